@@ -126,6 +126,9 @@ class Q15Tables:
     mel_matrix: np.ndarray  # (n_mels, mel_bins.stop - mel_bins.start) float64, packed weights scattered
     mel_bins: slice  # the FFT bins any filter touches; the others never reach the output
     dct: np.ndarray  # (n_mfcc, n_mels) int16
+    # The same constants in the shapes the vectorised pipeline consumes them.
+    window_column: np.ndarray  # (fft_length, 1) int32
+    dct_float: np.ndarray  # (n_mfcc, n_mels) float64, exact copies of the q15 values
 
 
 @lru_cache(maxsize=32)
@@ -134,14 +137,18 @@ def q15_tables(config: MfccConfig) -> Q15Tables:
     weights = to_q15(filters.weights)
     n_bins = config.fft_length // 2 + 1
     used = slice(int(filters.positions.min()), int((filters.positions + filters.lengths).max()))
+    window_q15 = to_q15(window(config.window, config.frame_length, config.fft_length))
+    dct_q15 = to_q15(dct_matrix(config.n_mfcc, config.n_mels))
     return Q15Tables(
-        window=to_q15(window(config.window, config.frame_length, config.fft_length)),
+        window=window_q15,
         mel_positions=filters.positions,
         mel_lengths=filters.lengths,
         mel_weights=weights,
         mel_matrix=filters.dense(n_bins, weights)[:, used].astype(np.float64),
         mel_bins=used,
-        dct=to_q15(dct_matrix(config.n_mfcc, config.n_mels)),
+        dct=dct_q15,
+        window_column=window_q15.astype(np.int32)[:, None],
+        dct_float=dct_q15.astype(np.float64),
     )
 
 
