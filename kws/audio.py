@@ -1,0 +1,156 @@
+"""Audio file input and output: whatever the user has, as the int16 mono 16 kHz the frontend takes.
+
+The MFCC frontend (:func:`dsp.mfcc_q15`) is defined on int16 samples at one sample rate, like
+the microphone driver on the device. Files are converted to that once, here, and every change
+made on the way (resampling, downmixing, clipping) is reported as a note, so that nothing
+silently differs between what the user recorded and what the model hears.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from math import gcd
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import soundfile as sf
+
+from .atomic import write_file_atomically
+from .errors import KwsError
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Subtypes whose every sample libsndfile hands over as int16 without loss, so a file already
+#: mono at the target rate is read bit-exactly, with no detour through float.
+_EXACT_IN_INT16 = frozenset({"PCM_S8", "PCM_U8", "PCM_16"})
+
+#: soundfile subtype written for each sample dtype by :func:`write_wav`.
+_WAV_SUBTYPES = {
+    np.dtype(np.int16): "PCM_16",
+    np.dtype(np.int32): "PCM_32",
+    np.dtype(np.float32): "FLOAT",
+    np.dtype(np.float64): "DOUBLE",
+}
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: element-wise ndarray comparison has no truth value
+class LoadedAudio:
+    """An audio file converted for the frontend."""
+
+    samples: np.ndarray  #: int16, shape (n_samples,)
+    sample_rate: int
+    path: str
+    notes: list[str] = field(default_factory=list)  #: what was done to the file's samples
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate
+
+
+def _check_is_readable_file(path: str) -> None:
+    # libsndfile reports a missing file, a directory and an empty file all as "System error"
+    # or "Format not recognised"; the filesystem can say which it is.
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise KwsError(f"no such file: {path}") from None
+    except OSError as error:
+        raise KwsError(f"cannot read {path}: {error.strerror or error}") from None
+    if os.path.isdir(path):
+        raise KwsError(f"{path} is a directory, not an audio file")
+    if status.st_size == 0:
+        raise KwsError(f"{path} is empty (0 bytes)")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:  # e.g. permission denied, which libsndfile also calls "System error"
+        raise KwsError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _read(path: str, target_rate: int) -> tuple[np.ndarray, int]:
+    """(frames, channels) int16 or float64 samples, and the file's sample rate."""
+    try:
+        with sf.SoundFile(path) as audio:
+            exact = (
+                audio.subtype in _EXACT_IN_INT16
+                and audio.channels == 1
+                and audio.samplerate == target_rate
+            )
+            # float64 holds every int16/int24/int32 sample exactly, scaled by 2**-15/-23/-31.
+            data = audio.read(dtype="int16" if exact else "float64", always_2d=True)
+            return data, audio.samplerate
+    except (sf.LibsndfileError, RuntimeError) as error:
+        # LibsndfileError (a RuntimeError) carries libsndfile's reason without the file name.
+        reason = getattr(error, "error_string", None) or str(error)
+        raise KwsError(f"{path} is not a readable wav/flac/ogg file ({reason.rstrip('.')})") from None
+
+
+def to_int16(samples: np.ndarray) -> tuple[np.ndarray, int]:
+    """Float samples in [-1, 1) -> int16 by rounding to nearest and clipping; also the clip count.
+
+    The scale is 32768, the inverse of how libsndfile reads PCM_16 as float, so a 16-bit file
+    that went through float unchanged comes back bit-exactly.
+    """
+    scaled = np.rint(np.asarray(samples, dtype=np.float64) * 32768.0)
+    clipped = int(np.count_nonzero((scaled < -32768) | (scaled > 32767)))
+    return np.clip(scaled, -32768, 32767).astype(np.int16), clipped
+
+
+def load_audio(path: PathLike, *, sample_rate: int = 16000) -> LoadedAudio:
+    """Read a wav, flac or ogg file (or another format libsndfile reads) as int16 mono.
+
+    Several channels are averaged, another sample rate is resampled with a polyphase filter
+    (``scipy.signal.resample_poly``), and float samples are rounded and clipped to int16; each
+    such change adds a note. A mono integer file at ``sample_rate`` with 16 or fewer bits is
+    read bit-exactly. Raises :class:`KwsError` naming the file when it is missing, not a file,
+    empty, unreadable, has no samples, or holds NaN or infinite samples.
+    """
+    name = os.fspath(path)
+    _check_is_readable_file(name)
+    data, file_rate = _read(name, sample_rate)
+    if data.shape[0] == 0:
+        raise KwsError(f"{name} contains no samples")
+    if data.dtype == np.int16:
+        return LoadedAudio(samples=np.ascontiguousarray(data[:, 0]), sample_rate=sample_rate, path=name)
+
+    # Only float files (FLOAT, DOUBLE) can hold these; the check is cheap next to resampling.
+    if not np.isfinite(data).all():
+        raise KwsError(f"{name} contains NaN or infinite samples")
+    notes: list[str] = []
+    channels = data.shape[1]
+    if channels > 1:
+        mono = data.mean(axis=1)
+        notes.append(f"{name}: downmixed {channels} channels to mono")
+    else:
+        mono = data[:, 0]
+    if file_rate != sample_rate:
+        # Imported here: scipy.signal is slow to import and most files need no resampling.
+        from scipy.signal import resample_poly
+
+        divisor = gcd(file_rate, sample_rate)
+        mono = resample_poly(mono, sample_rate // divisor, file_rate // divisor)
+        notes.append(f"{name}: resampled {file_rate} Hz -> {sample_rate} Hz")
+    samples, clipped = to_int16(mono)
+    if clipped:
+        notes.append(f"{name}: clipped {clipped} samples outside the int16 range")
+    return LoadedAudio(samples=samples, sample_rate=sample_rate, path=name, notes=notes)
+
+
+def write_wav(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
+    """Write samples (shape (n,) or (n, channels)) as a wav file, atomically.
+
+    The wav subtype follows the dtype: int16 -> PCM_16, int32 -> PCM_32, float32 -> FLOAT,
+    float64 -> DOUBLE, so what is written is what is read back. The file appears under its
+    name only once complete (temporary file in the same directory, then ``os.replace``).
+    """
+    samples = np.asarray(samples)
+    subtype = _WAV_SUBTYPES.get(samples.dtype)
+    if subtype is None:
+        raise TypeError(f"cannot write {samples.dtype} samples as wav; use one of {sorted(map(str, _WAV_SUBTYPES))}")
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, sample_rate, format="WAV", subtype=subtype)
+    write_file_atomically(Path(path), buffer.getvalue())
