@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Set up kws on this machine: system packages (Debian/Ubuntu, when run as root or with sudo),
+# then a virtual environment in .venv with kws installed in editable mode.
+#
+#   bash scripts/setup.sh [EXTRAS]     EXTRAS defaults to "dev" (everything the tests need)
+#
+# Other systems: install PortAudio and espeak-ng yourself (macOS: brew install portaudio
+# espeak-ng; Fedora: dnf install portaudio espeak-ng), then run this script; it skips the
+# apt step where apt-get is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras="${1:-dev}"
+# PortAudio for sounddevice (kws listen, kws devices); espeak-ng speaks the example and,
+# later, synthetic training speech.
+system_packages=(libportaudio2 espeak-ng)
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for package in "${system_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+fi
+if ((${#missing[@]})); then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "setup: installing system packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: please install these system packages: ${missing[*]}" >&2
+  fi
+fi
+
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$python" -m venv .venv
+fi
+echo "setup: installing kws[$extras] into .venv (the first time compiles cmsisdsp, about a minute)"
+log=.venv/pip-install.log
+# pip's build chatter goes to a log, shown only when the install fails.
+if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[$extras]"; } >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  echo "setup: pip install failed; the whole log is in $log" >&2
+  exit 1
+fi
+echo "setup: done; activate with: source .venv/bin/activate"
