@@ -69,26 +69,35 @@ def _npy_bytes(mfcc: "np.ndarray") -> bytes:
 
 
 def _png_bytes(mfcc: "np.ndarray", config: "MfccConfig", title: str) -> bytes:
+    import numpy as np
+
     # Figure without pyplot: no global state, no GUI backend, works on a headless machine.
     from matplotlib.figure import Figure
 
     n_frames, n_mfcc = mfcc.shape
-    figure = Figure(figsize=(8, 3.5), layout="constrained")
-    axes = figure.add_subplot()
-    # Frame i starts at i*hop; each column spans one hop so the axis ends at the last frame's start + hop.
-    image = axes.imshow(
-        mfcc.T / Q8_7_SCALE,
-        origin="lower",
-        aspect="auto",
-        interpolation="nearest",
-        cmap="viridis",
-        extent=(0.0, n_frames * config.hop_length / config.sample_rate, -0.5, n_mfcc - 0.5),
-    )
-    axes.set_xlabel("time (s)")
-    axes.set_ylabel("MFCC coefficient")
-    axes.set_yticks(range(n_mfcc))
-    axes.set_title(title)
-    figure.colorbar(image, ax=axes, label="value (q8.7 stored / 128)")
+    values = mfcc / Q8_7_SCALE
+    # Frame i starts at i*hop; each column spans one hop.
+    times = (0.5 + np.arange(n_frames)) * config.hop_length / config.sample_rate
+    end = n_frames * config.hop_length / config.sample_rate
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    energy_axes, image_axes = figure.subplots(2, 1, sharex=True, height_ratios=(1, 2.2))
+    # c0 (log energy) spans tens of units while c1.. span a few: one colour scale would show
+    # only c0, so it gets its own panel.
+    energy_axes.plot(times, values[:, 0], color="tab:blue")
+    energy_axes.set_ylabel("c0 (log energy)")
+    energy_axes.set_title(title)
+    energy_axes.grid(alpha=0.3)
+    if n_mfcc > 1:
+        limit = float(np.abs(values[:, 1:]).max()) or 1.0
+        image = image_axes.imshow(
+            values[:, 1:].T, origin="lower", aspect="auto", interpolation="nearest", cmap="RdBu_r",
+            vmin=-limit, vmax=limit, extent=(0.0, end, 0.5, n_mfcc - 0.5),
+        )
+        image_axes.set_yticks(range(1, n_mfcc))
+        figure.colorbar(image, ax=image_axes, label="value (q8.7 stored / 128)")
+    image_axes.set_ylabel("MFCC coefficient")
+    image_axes.set_xlabel("time (s)")
+    image_axes.set_xlim(0.0, end)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
