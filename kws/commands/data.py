@@ -1,0 +1,161 @@
+"""``kws data``: fetch the corpora kws trains on, and say which are already here.
+
+``kws data download speech-commands`` downloads the archive into ``datasets/downloads/``
+(under the current directory; ``--dest`` elsewhere), resuming an interrupted download,
+verifies its sha256, and extracts it into ``datasets/downloads/speech_commands_v0.0X/``.
+Each step is skipped, with a line saying so, when its result is already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import KwsError
+
+if TYPE_CHECKING:
+    from ..data.archives import Archive
+
+DOWNLOAD_DESCRIPTION = """\
+Download a corpus archive, verify its sha256 and extract it. The archive goes to
+DEST/<name>.tar.gz (DEST defaults to datasets/downloads/ under the current directory) and
+is extracted into DEST/<name>/, e.g. datasets/downloads/speech_commands_v0.02/. An
+interrupted download is resumed from DEST/<name>.tar.gz.part on the next run; a verified
+archive is not downloaded again, and an extracted corpus is left as it is.
+"""
+
+LIST_DESCRIPTION = """\
+List the corpora `kws data download` knows: their versions, URLs, checksums, and whether
+each is downloaded or extracted in DEST (default datasets/downloads/).
+"""
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from ..data.archives import DEFAULT_DEST, KNOWN
+
+    parser = subparsers.add_parser(
+        "data",
+        help="download corpora (Speech Commands) and list what is present",
+        description="Download the corpora kws trains on, and list what is present.",
+    )
+    actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
+
+    download = actions.add_parser(
+        "download",
+        help="download, verify and extract a corpus",
+        description=DOWNLOAD_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    download.add_argument("corpus", metavar="NAME", choices=sorted(KNOWN), help=f"one of: {', '.join(sorted(KNOWN))}")
+    versions = sorted({version for table in KNOWN.values() for version in table})
+    download.add_argument(
+        "--version", type=int, choices=versions, default=None,
+        help="corpus version (speech-commands: 1 = v0.01, 2 = v0.02, the default)",
+    )
+    download.add_argument(
+        "--dest", metavar="DIR", type=Path, default=DEFAULT_DEST,
+        help=f"where the archive and the extracted corpus go (default: {DEFAULT_DEST}/)",
+    )
+    download.add_argument("--url", help="download from this URL instead (a mirror of the same archive)")
+    download.add_argument(
+        "--sha256", metavar="HEX",
+        help="expected sha256 of the archive (default: the published one, where known)",
+    )
+    download.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="show progress bars (default: only when stderr is a terminal)",
+    )
+    download.set_defaults(run=run_download)
+
+    listing = actions.add_parser("list", help="list known corpora and what is present", description=LIST_DESCRIPTION)
+    listing.add_argument(
+        "--dest", metavar="DIR", type=Path, default=DEFAULT_DEST,
+        help=f"where to look for them (default: {DEFAULT_DEST}/)",
+    )
+    listing.set_defaults(run=run_list)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from ..console import note
+    from ..data.archives import extract_tar_gz, lookup
+    from ..download import download, file_sha256, normalise_sha256, part_path
+
+    archive = lookup(args.corpus, args.version)
+    label = f"{archive.corpus} v{archive.version}"
+    dest: Path = args.dest
+    archive_path = archive.archive_path(dest)
+    extracted = archive.extracted_path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise KwsError(f"--dest {dest} is not a directory")
+
+    # Extraction renames a complete tree into place, so its presence means it is complete.
+    if extracted.is_dir():
+        print(f"{label} is already extracted in {extracted}/; nothing to do")
+        return 0
+
+    if args.sha256 is not None:
+        expected = normalise_sha256(args.sha256)
+    elif archive.sha256 is not None:
+        expected = archive.sha256
+    else:
+        raise KwsError(
+            f"no published sha256 is known for {label} ({archive.filename}); "
+            f"pass --sha256 HEX with the checksum you trust"
+        )
+    url = args.url or archive.url
+
+    if archive_path.is_file():
+        digest = file_sha256(archive_path, progress=args.progress)
+        if digest != expected:
+            raise KwsError(
+                f"{archive_path} is already there but its sha256 is {digest}, not {expected}; "
+                f"delete it to download again"
+            )
+        print(f"{archive_path} is already downloaded and verified; not downloading again")
+    else:
+        part = part_path(archive_path)
+        download(
+            url, archive_path, sha256=expected, progress=args.progress,
+            on_resume=lambda offset: note(f"resuming the download of {url} after {offset:,} bytes ({part})"),
+        )
+        print(f"downloaded {archive_path} ({archive_path.stat().st_size:,} bytes, sha256 verified)")
+
+    files = extract_tar_gz(archive_path, extracted, progress=args.progress)
+    print(f"extracted {files:,} files into {extracted}/")
+    return 0
+
+
+def _presence(archive: "Archive", dest: Path) -> str:
+    from ..download import part_path
+
+    found = []
+    if archive.extracted_path(dest).is_dir():
+        found.append(f"extracted in {archive.extracted_path(dest)}/")
+    archive_path = archive.archive_path(dest)
+    if archive_path.is_file():
+        found.append(f"archive {archive_path}")
+    part = part_path(archive_path)
+    if part.is_file():
+        found.append(f"partial download {part} ({part.stat().st_size:,} bytes)")
+    return "; ".join(found) if found else f"no (looked in {dest}/)"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..data.archives import DEFAULT_VERSIONS, KNOWN
+
+    blocks = []
+    for corpus in sorted(KNOWN):
+        for version, archive in sorted(KNOWN[corpus].items()):
+            default = " (default)" if DEFAULT_VERSIONS.get(corpus) == version else ""
+            lines = [f"{corpus} v{version}{default}", f"  url:     {archive.url}"]
+            if archive.sha256 is not None:
+                lines += [f"  sha256:  {archive.sha256}", f"  from:    {archive.checksum_source}"]
+            else:
+                lines.append("  sha256:  none published; `kws data download` needs --sha256")
+            if archive.size is not None:
+                lines.append(f"  size:    {archive.size:,} bytes")
+            lines.append(f"  present: {_presence(archive, args.dest)}")
+            blocks.append("\n".join(lines))
+    print("\n\n".join(blocks))
+    return 0
