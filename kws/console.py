@@ -24,3 +24,15 @@ def note(message: object) -> None:
 def error(message: object) -> None:
     """Print ``kws: error: <message>`` to stderr."""
     print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
+
+
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's start-up chatter (CPU feature banners, oneDNN notes) off the terminal.
+
+    Must run before TensorFlow is imported: the C++ logger reads these variables once.
+    """
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")

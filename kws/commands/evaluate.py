@@ -1,0 +1,65 @@
+"""``kws evaluate DIR``: accuracy, per-class recall and the confusion matrix on a labelled folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="measure a model on a folder in Speech Commands layout",
+        description="Accuracy, per-class recall and the confusion matrix of the int8 model (LiteRT reference "
+                    "kernels) on every clip of DIR, a folder in Speech Commands layout (<word>/<clip>.wav, "
+                    "_silence_/, _unknown_/; other words count as _unknown_, _background_noise_ is skipped).")
+    parser.add_argument("folder", metavar="DIR", type=Path)
+    parser.add_argument("--model", metavar="M", help="model (default: the shipped one)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--png", type=Path, metavar="OUT.png", help="also plot the confusion matrix")
+    parser.add_argument("--cache", type=Path, help="feature cache folder (default datasets/cache)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..data.feature_cache import clip_features
+    from ..data.speech_commands import scan
+    from ..errors import KwsError
+    from ..exporting import int8_accuracy
+    from ..model_file import load_model, resolve_model_path
+    from ..plots import confusion_matrix, plot_confusion
+
+    model = load_model(args.model)
+    try:
+        clips, _ = scan(args.folder)
+    except FileNotFoundError:
+        raise KwsError(f"no such folder: {args.folder}") from None
+    clips = [c for c in clips if c.label in model.labels]
+    if not clips:
+        raise KwsError(f"{args.folder} holds no clips of this model's labels ({', '.join(model.labels)})")
+    features = clip_features([c.path for c in clips], config=model.mfcc, clip_samples=model.clip_samples,
+                             cache_dir=args.cache)
+    labels = np.array([model.labels.index(c.label) for c in clips])
+    accuracy, predicted = int8_accuracy(resolve_model_path(args.model), features, labels)
+    matrix = confusion_matrix(labels, predicted, len(model.labels))
+    recall = {label: (float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None)
+              for i, label in enumerate(model.labels)}
+    if args.png:
+        plot_confusion(labels, predicted, model.labels, args.png, title=f"{args.folder.name}: accuracy {accuracy:.4f}")
+    if args.json:
+        print(json.dumps({"folder": str(args.folder), "model": str(model.json_path), "clips": len(clips),
+                          "accuracy": accuracy, "recall": recall, "labels": list(model.labels),
+                          "confusion": matrix.tolist()}))
+        return 0
+    print(f"{len(clips)} clips in {args.folder}: accuracy {accuracy:.4f}  (model {model.json_path})")
+    width = max(len(label) for label in model.labels)
+    for i, label in enumerate(model.labels):
+        total = int(matrix[i].sum())
+        if total:
+            print(f"  {label:>{width}}  recall {recall[label]:.3f}  ({matrix[i, i]}/{total})")
+    print("confusion (rows true, columns predicted, label order as above):")
+    for i, label in enumerate(model.labels):
+        print(f"  {label:>{width}} " + " ".join(f"{v:4d}" for v in matrix[i]))
+    return 0

@@ -1,0 +1,137 @@
+"""``kws train`` and ``kws distill``: train a DS-CNN on Speech Commands into a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import KwsError
+
+TRAIN_DESCRIPTION = """\
+Train a 12-class keyword model (Hello Edge's DS-CNN) on Speech Commands folders in their
+standard layout. Settings come from an optional config file (JSON or TOML, the fields of
+kws.training.TrainConfig), then from flags. The run directory gets config.json, labels.json,
+split.json, history.csv, checkpoints, metrics.json, curves.png and confusion.png; run the
+same command again to resume an interrupted run. Validation holds out speakers, never clips
+of a training speaker. Then `kws export RUN` makes the int8 model.
+"""
+
+DISTILL_DESCRIPTION = """\
+Train a student (DS-CNN-S by default) distilled from a trained teacher run: the loss mixes
+the hard labels with the teacher's softened scores (temperature T, weight 1-alpha). Same
+options and run directory as `kws train`.
+"""
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", type=Path, help="config file (.json or .toml); flags override it")
+    parser.add_argument("--data", action="append", metavar="DIR",
+                        help="Speech Commands folder (repeatable); default: the config file's, or ../shared/data's")
+    parser.add_argument("--run", dest="run_dir", type=Path, help="run directory (default: runs/<architecture>-seed<seed>)")
+    parser.add_argument("--architecture", choices=("ds-cnn-s", "ds-cnn-teacher"))
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--validation-percent", type=float, help="share of speakers held out (0: train on all)")
+    parser.add_argument("--export", metavar="OUT.json", type=Path, help="export the int8 model here when done")
+    parser.add_argument("--quick", action="store_true",
+                        help="a small smoke run (20 clips a label, 3 epochs) to check the setup")
+    parser.add_argument("--cache", type=Path, help="feature cache folder (default datasets/cache)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def register(subparsers) -> None:
+    train = subparsers.add_parser("train", help="train a DS-CNN keyword model",
+                                  description=TRAIN_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_common(train)
+    train.add_argument("--teacher", type=Path, metavar="RUN", help="distil from this teacher run (as kws distill)")
+    train.set_defaults(run=run, distill=False)
+    distill = subparsers.add_parser("distill", help="train a student distilled from a teacher run",
+                                    description=DISTILL_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_common(distill)
+    distill.add_argument("--teacher", type=Path, metavar="RUN", required=True, help="the teacher's run directory")
+    distill.add_argument("--temperature", type=float)
+    distill.add_argument("--alpha", type=float, help="weight of the hard-label loss (0..1)")
+    distill.set_defaults(run=run, distill=True)
+
+
+def _read_config_file(path: Path) -> dict:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise KwsError(f"cannot read config file {path}: {error.strerror or error}") from None
+    try:
+        if path.suffix == ".toml":
+            import tomllib
+
+            return tomllib.loads(text)
+        return json.loads(text)
+    except ValueError as error:
+        raise KwsError(f"{path} is not a valid {path.suffix.lstrip('.') or 'JSON'} config ({error})") from None
+
+
+def _default_data() -> list[str]:
+    shared = Path.cwd().parent / "shared" / "data"
+    roots = [shared / "speech_commands_v2_test_dev", shared / "speech_commands_v1_unknown_dev"]
+    return [str(p) for p in roots if p.is_dir()]
+
+
+def build_config(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from ..training import TrainConfig
+
+    values = _read_config_file(args.config) if args.config else {}
+    try:
+        config = TrainConfig.from_dict(values)
+    except TypeError as error:
+        raise KwsError(f"invalid config {args.config}: {error}") from None
+    overrides = {
+        "data": tuple(args.data) if args.data else None,
+        "architecture": args.architecture, "epochs": args.epochs, "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate, "seed": args.seed, "validation_percent": args.validation_percent,
+        "teacher": str(args.teacher) if args.teacher else None,
+        "temperature": getattr(args, "temperature", None), "alpha": getattr(args, "alpha", None),
+    }
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if not config.data:
+        config = replace(config, data=tuple(_default_data()))
+    if args.quick:
+        config = replace(config, epochs=min(config.epochs, 3), max_clips_per_label=20, calibration_clips=20,
+                         batch_size=min(config.batch_size, 32))
+    if args.distill and config.architecture == "ds-cnn-teacher" and args.architecture is None:
+        config = replace(config, architecture="ds-cnn-s")
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    config = build_config(args)
+    run_dir = args.run_dir or Path("runs") / f"{config.architecture}{'-distilled' if config.teacher else ''}-seed{config.seed}"
+    from ..console import quiet_tensorflow
+    quiet_tensorflow()
+    from ..training import train
+
+    metrics = train(config, run_dir, cache_dir=args.cache, progress=not args.no_progress)
+    print(f"trained {run_dir}: {metrics['architecture']}, {metrics['parameters']} parameters, "
+          f"validation accuracy {metrics['keras_float_val_accuracy']:.4f} (Keras float, best epoch {metrics['best_epoch']})"
+          if metrics["validation_clips"] else f"trained {run_dir}: {metrics['architecture']}, no speakers held out")
+    if args.export:
+        from ..exporting import export_run
+
+        result = export_run(run_dir, args.export)
+        _print_export(result)
+    else:
+        print(f"next: kws export {run_dir}")
+    return 0
+
+
+def _print_export(result: dict) -> None:
+    accuracy = result["accuracy"]
+    if not accuracy["validation_clips"]:
+        print(f"wrote {result['model']} ({result['bytes']} bytes int8); no speakers were held out, so no accuracy")
+        return
+    print(f"wrote {result['model']} ({result['bytes']} bytes int8); accuracy on {accuracy['validation_clips']} "
+          f"validation clips: Keras float {accuracy['keras_float']:.4f}, TFLite float {accuracy['tflite_float']:.4f}, "
+          f"TFLite int8 {accuracy['tflite_int8_reference_kernels']:.4f}")

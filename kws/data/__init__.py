@@ -1,0 +1,1 @@
+"""Corpora, splits, augmentation and feature preparation for training and evaluation."""

@@ -1,0 +1,102 @@
+"""From a training run to a kws model: int8 conversion and accuracy at every stage.
+
+Stages, all on the run's validation clips (held-out speakers): the Keras float model, the
+TFLite float model, and the TFLite int8 model under LiteRT's reference kernels, fed through
+the exact integer input rule, as the firmware will be.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .data.speech_commands import LABELS
+from .errors import KwsError
+from .input_rule import InputRule
+from .model_file import load_model, write_model
+
+CREDITS = ("Speech Commands v0.02 and v0.01 (Warden 2018, arXiv:1804.03209), CC-BY 4.0: "
+           "the shared even-speaker half of the v0.02 test split and v0.01 unknown words")
+
+
+def _tflite_float_accuracy(tflite: bytes, inputs: np.ndarray, labels: np.ndarray) -> float:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(model_content=tflite, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interpreter.allocate_tensors()
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+    correct = 0
+    for sample, label in zip(inputs, labels):
+        interpreter.set_tensor(input_index, sample[None, ..., None].astype(np.float32))
+        interpreter.invoke()
+        correct += int(np.argmax(interpreter.get_tensor(output_index)[0]) == label)
+    return correct / max(1, len(labels))
+
+
+def int8_accuracy(model_json: Path, features: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+    """Accuracy of a saved kws model on q8.7 features, with reference kernels; and its predictions."""
+    from .inference import Classifier
+
+    classifier = Classifier(load_model(model_json))
+    predicted = np.array([int(np.argmax(classifier.scores(f))) for f in features], dtype=int)
+    return float(np.mean(predicted == labels)) if len(labels) else float("nan"), predicted
+
+
+def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Convert a run's best weights to an int8 kws model; returns the stage accuracies."""
+    from .model.dscnn import ARCHITECTURES, count_macs
+    from .model.export import convert_float, convert_int8, export_model, op_names, quantization_of
+    from .training import evaluate_keras, load_run_model
+
+    run_dir = Path(run_dir)
+    out = Path(out) if out is not None else run_dir / "model.json"
+    model, config = load_run_model(run_dir)
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        with np.load(run_dir / "calibration.npz") as archive:
+            calibration = archive["inputs"]
+        with np.load(run_dir / "validation.npz") as archive:
+            val_features, val_labels = archive["features"], archive["labels"]
+    except (OSError, KeyError, json.JSONDecodeError) as error:
+        raise KwsError(f"{run_dir} is not a finished training run ({error})") from None
+    rule = InputRule.from_dict(metrics["input_rule"])
+    shape = (config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc)
+    fixed = export_model(model, ARCHITECTURES[config.architecture], shape, len(LABELS))
+    log("converting to TFLite float and int8 ...")
+    tflite_float = convert_float(fixed)
+    tflite_int8 = convert_int8(fixed, calibration, rule)
+
+    val_inputs = rule.model_input(val_features)
+    keras_accuracy, _ = evaluate_keras(model, val_inputs, val_labels)
+    float_accuracy = _tflite_float_accuracy(tflite_float, val_inputs, val_labels) if len(val_labels) else float("nan")
+    calibration_list = "\n".join(metrics.get("calibration_files", []))
+    metadata = {
+        "name": out.stem if out.name != "model.json" else run_dir.name,
+        "labels": list(LABELS),
+        "mfcc": config.mfcc.to_dict(),
+        "clip_samples": config.clip_samples,
+        "input_rule": rule.to_dict(),
+        "quantization": quantization_of(tflite_int8),
+        "architecture": {"name": config.architecture, **ARCHITECTURES[config.architecture].to_dict(),
+                         "parameters": int(model.count_params()), "macs": count_macs(model),
+                         "ops": op_names(tflite_int8)},
+        "training": {"run": run_dir.name, "config": config.to_dict(), "distilled_from": config.teacher or None,
+                     "calibration": {"clips": len(calibration),
+                                     "files_sha256": hashlib.sha256(calibration_list.encode()).hexdigest()},
+                     "data": CREDITS},
+    }
+    write_model(out, tflite_int8, metadata)
+    int8, _ = int8_accuracy(out, val_features, val_labels)
+    def measured(value: float) -> float | None:  # None where the run held out no speakers
+        return None if np.isnan(value) else value
+
+    accuracy = {"validation_clips": int(len(val_labels)), "keras_float": measured(keras_accuracy),
+                "tflite_float": measured(float_accuracy), "tflite_int8_reference_kernels": measured(int8)}
+    # Written again with the measured accuracies: they describe this very flatbuffer.
+    write_model(out, tflite_int8, {**metadata, "accuracy": accuracy})
+    return {"model": str(out), "bytes": len(tflite_int8), "accuracy": accuracy}

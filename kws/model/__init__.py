@@ -1,0 +1,1 @@
+"""Model definitions, distillation and int8 export (training side: imports Keras)."""

@@ -1,0 +1,421 @@
+"""Training the 12-class Speech Commands models: data preparation, the epoch loop, checkpoints.
+
+One code path trains the teacher, the student alone and the distilled student
+(:class:`kws.model.distill.Distiller`). Every epoch draws a fresh, seeded, augmented set of
+clips, computes their q15 MFCC with :func:`dsp.mfcc_q15` (the integers the device computes),
+maps them through the model's integer input rule, and runs one Keras ``fit`` epoch.
+
+A run directory holds ``config.json``, ``labels.json``, ``split.json``, ``history.csv``,
+``checkpoint.npz`` (weights, optimizer state and history after the last finished epoch: an
+interrupted run resumes from it), ``best.weights.npz``, ``metrics.json``, ``curves.png`` and
+``confusion.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from dsp import MfccConfig, mfcc_q15
+
+from .atomic import write_file_atomically
+from .data.augment import AugmentConfig, augment_audio, mask_features
+from .data.speech_commands import KEYWORDS, LABELS, SILENCE, UNKNOWN, Clip, scan, speaker_holdout
+from .errors import KwsError
+from .input_rule import InputRule
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on; saved as the run's ``config.json``."""
+
+    data: tuple[str, ...] = ()  # Speech Commands roots (standard layout)
+    architecture: str = "ds-cnn-s"  # a key of kws.model.dscnn.ARCHITECTURES
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 3e-3  # peak, then cosine decay
+    final_learning_rate: float = 5e-5
+    seed: int = 0
+    validation_percent: float = 20.0  # of speakers, held out; 0 trains on everything
+    unknown_ratio: float = 1.0  # unknown clips per epoch, relative to the mean keyword count
+    silence_ratio: float = 1.0
+    clip_samples: int = 16000
+    calibration_clips: int = 300
+    max_clips_per_label: int = 0  # 0: all; a small number for --quick smoke runs
+    teacher: str = ""  # a teacher run directory: distil from it
+    temperature: float = 4.0
+    alpha: float = 0.3  # weight of the hard-label loss when distilling
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    mfcc: MfccConfig = field(default_factory=MfccConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["data"] = list(self.data)
+        values["augment"] = self.augment.to_dict()
+        values["mfcc"] = self.mfcc.to_dict()
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        values = dict(values)
+        known = set(cls.__dataclass_fields__)
+        unknown = set(values) - known
+        if unknown:
+            raise KwsError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        if "data" in values:
+            values["data"] = tuple(values["data"])
+        if "augment" in values:
+            values["augment"] = AugmentConfig.from_dict(values["augment"])
+        if "mfcc" in values:
+            values["mfcc"] = MfccConfig.from_dict(values["mfcc"])
+        return cls(**values)
+
+
+@dataclass
+class PreparedData:
+    """Clips in memory and the fixed parts of the data pipeline."""
+
+    train_audio: np.ndarray  # (n, clip_samples) int16
+    train_labels: np.ndarray  # (n,) int
+    silence_audio: np.ndarray  # (m, clip_samples) int16, ready-cut silence of the training speakers
+    noise: list[np.ndarray]  # background-noise recordings, float
+    val_features: np.ndarray  # (k, frames, n_mfcc) int16 q8.7, clean
+    val_labels: np.ndarray
+    val_paths: list[str]
+    rule: InputRule
+    calibration: np.ndarray  # (c, frames, n_mfcc) float model inputs
+    calibration_paths: list[str]
+    split: dict[str, Any]
+
+
+def _load_audio_matrix(paths: list[Path], clip_samples: int, sample_rate: int) -> np.ndarray:
+    from .audio import load_audio
+    from .data.feature_cache import fit_length
+
+    out = np.zeros((len(paths), clip_samples), dtype=np.int16)
+    for i, path in enumerate(paths):
+        out[i] = fit_length(load_audio(path, sample_rate=sample_rate).samples, clip_samples)
+    return out
+
+
+def _limit(clips: list[Clip], per_label: int) -> list[Clip]:
+    if not per_label:
+        return clips
+    seen: dict[str, int] = {}
+    kept = []
+    for clip in clips:
+        if seen.get(clip.label, 0) < per_label:
+            kept.append(clip)
+            seen[clip.label] = seen.get(clip.label, 0) + 1
+    return kept
+
+
+def _balanced_validation(clips: list[Clip]) -> list[Clip]:
+    """Held-out clips with ``_unknown_`` cut to the mean keyword count, as in the official test
+    set, where each of the 12 classes is about equally frequent. Deterministic."""
+    keyword_counts = [sum(c.label == k for c in clips) for k in KEYWORDS]
+    cap = max(1, int(round(np.mean(keyword_counts)))) if any(keyword_counts) else len(clips)
+    unknown = [c for c in clips if c.label == UNKNOWN]
+    step = max(1, len(unknown) // cap)
+    return [c for c in clips if c.label != UNKNOWN] + unknown[::step][:cap]
+
+
+def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress: bool = False) -> PreparedData:
+    from .data.feature_cache import clip_features
+
+    if not config.data:
+        raise KwsError("no training data: give at least one Speech Commands folder (--data DIR)")
+    clips: list[Clip] = []
+    noise_paths: list[Path] = []
+    for root in config.data:
+        try:
+            found, noise = scan(root)
+        except FileNotFoundError as error:
+            raise KwsError(str(error)) from None
+        clips += found
+        noise_paths += noise
+    if not noise_paths:
+        raise KwsError("no _background_noise_ folder in the training data: it is needed for silence and augmentation")
+    clips = _limit(clips, config.max_clips_per_label)
+    train, held = speaker_holdout(clips, percent=config.validation_percent)
+    val = _balanced_validation(held)
+    missing = [label for label in LABELS if label != SILENCE and not any(c.label == label for c in train)]
+    if missing:
+        raise KwsError(f"the training data has no clips of: {', '.join(missing)}")
+
+    from .audio import load_audio
+
+    sample_rate = config.mfcc.sample_rate
+    noise = [load_audio(p, sample_rate=sample_rate).samples.astype(np.float32) / 32768.0 for p in noise_paths]
+    noise = [n for n in noise if len(n) >= config.clip_samples]
+    speech = [c for c in train if c.label != SILENCE]
+    silence = [c for c in train if c.label == SILENCE]
+    train_audio = _load_audio_matrix([c.path for c in speech], config.clip_samples, sample_rate)
+    silence_audio = _load_audio_matrix([c.path for c in silence], config.clip_samples, sample_rate)
+    label_index = {label: i for i, label in enumerate(LABELS)}
+
+    clean_train = clip_features([c.path for c in speech], config=config.mfcc, clip_samples=config.clip_samples,
+                                cache_dir=cache_dir, progress=progress)
+    rule = InputRule.fit(clean_train)
+    # Pinned calibration set: evenly spaced training clips in path order (already sorted).
+    step = max(1, len(speech) // max(1, config.calibration_clips))
+    calibration_index = np.arange(0, len(speech), step)[: config.calibration_clips]
+    val_features = (clip_features([c.path for c in val], config=config.mfcc, clip_samples=config.clip_samples,
+                                  cache_dir=cache_dir, progress=progress)
+                    if val else np.zeros((0, config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc), np.int16))
+    return PreparedData(
+        train_audio=train_audio,
+        train_labels=np.array([label_index[c.label] for c in speech]),
+        silence_audio=silence_audio,
+        noise=noise,
+        val_features=val_features,
+        val_labels=np.array([label_index[c.label] for c in val], dtype=int),
+        val_paths=[str(c.path) for c in val],
+        rule=rule,
+        calibration=rule.model_input(clean_train[calibration_index]),
+        calibration_paths=[str(speech[i].path) for i in calibration_index],
+        split={
+            "method": f"speaker hash, {config.validation_percent:g}% of speakers held out",
+            "training_clips": len(train), "validation_clips": len(val),
+            "training_speakers": len({c.speaker for c in train if c.speaker}),
+            "validation_speakers": sorted({c.speaker for c in val if c.speaker}),
+        },
+    )
+
+
+def epoch_data(data: PreparedData, config: TrainConfig, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """The augmented inputs and labels of one epoch, reproducible from (seed, epoch)."""
+    rng = np.random.default_rng([config.seed, epoch])
+    labels = data.train_labels
+    keyword_ids = [LABELS.index(k) for k in KEYWORDS]
+    mean_keyword = np.mean([np.sum(labels == k) for k in keyword_ids])
+    unknown_pool = np.flatnonzero(labels == LABELS.index(UNKNOWN))
+    n_unknown = min(len(unknown_pool), int(round(config.unknown_ratio * mean_keyword)))
+    chosen = np.concatenate([np.flatnonzero(np.isin(labels, keyword_ids)),
+                             rng.choice(unknown_pool, n_unknown, replace=False)])
+    audio = data.train_audio[chosen]
+    epoch_labels = labels[chosen]
+    n_silence = int(round(config.silence_ratio * mean_keyword))
+    if n_silence:
+        # Half of the silence starts from the corpus' own silence clips, half from nothing;
+        # augmentation then lays background noise over all of it.
+        base = np.zeros((n_silence, config.clip_samples), dtype=np.int16)
+        if len(data.silence_audio):
+            from_corpus = rng.random(n_silence) < 0.5
+            base[from_corpus] = data.silence_audio[rng.integers(len(data.silence_audio), size=from_corpus.sum())]
+        audio = np.concatenate([audio, base])
+        epoch_labels = np.concatenate([epoch_labels, np.full(n_silence, LABELS.index(SILENCE))])
+    is_silence = epoch_labels == LABELS.index(SILENCE)
+    augmented = augment_audio(audio, is_silence, data.noise, rng, config.augment, config.mfcc.sample_rate)
+    features = mfcc_q15_clips(augmented, config.mfcc)
+    inputs = mask_features(data.rule.model_input(features), rng, config.augment)
+    order = rng.permutation(len(inputs))
+    return inputs[order], epoch_labels[order]
+
+
+def mfcc_q15_clips(clips: np.ndarray, config: MfccConfig) -> np.ndarray:
+    """(n, samples) int16 -> (n, frames, n_mfcc) int16: all clips framed and computed at once."""
+    from dsp.mfcc_q15 import frame_signal, mfcc_q15_frames
+
+    frames = np.concatenate([frame_signal(c, config=config) for c in clips])
+    per_clip = config.n_frames(clips.shape[1])
+    return mfcc_q15_frames(frames, config=config).reshape(len(clips), per_clip, config.n_mfcc)
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_file_atomically(path, buffer.getvalue())
+
+
+def _weights_dict(weights: list[np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    return {f"{prefix}{i:04d}": w for i, w in enumerate(weights)}
+
+
+def _weights_list(archive: Any, prefix: str) -> list[np.ndarray]:
+    return [archive[k] for k in sorted(k for k in archive.files if k.startswith(prefix))]
+
+
+def load_weights(path: Path) -> list[np.ndarray]:
+    with np.load(path) as archive:
+        return _weights_list(archive, "w")
+
+
+def build_student(config: TrainConfig):
+    from .model.dscnn import ARCHITECTURES, build_dscnn
+
+    if config.architecture not in ARCHITECTURES:
+        raise KwsError(f"unknown architecture {config.architecture!r}; choose from {', '.join(ARCHITECTURES)}")
+    shape = (config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc)
+    return build_dscnn(shape, len(LABELS), ARCHITECTURES[config.architecture])
+
+
+def load_run_model(run_dir: Path, *, best: bool = True):
+    """The trained Keras model of a run directory (best epoch by default)."""
+    config = read_run_config(run_dir)
+    model = build_student(config)
+    weights = run_dir / ("best.weights.npz" if best else "checkpoint.npz")
+    if not weights.exists():
+        raise KwsError(f"{run_dir} has no trained weights yet ({weights.name} missing)")
+    with np.load(weights) as archive:
+        model.set_weights(_weights_list(archive, "w"))
+    return model, config
+
+
+def read_run_config(run_dir: Path) -> TrainConfig:
+    path = Path(run_dir) / "config.json"
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise KwsError(f"{run_dir} is not a training run directory (no config.json)") from None
+    except (json.JSONDecodeError, TypeError, ValueError) as error:
+        raise KwsError(f"{path} is not a valid run configuration ({error})") from None
+
+
+def evaluate_keras(model, inputs: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+    """Accuracy and predicted labels of a Keras model on float inputs."""
+    if len(inputs) == 0:
+        return float("nan"), np.zeros(0, dtype=int)
+    logits = model.predict(inputs[..., None], batch_size=256, verbose=0)
+    predicted = np.argmax(logits, axis=1)
+    return float(np.mean(predicted == labels)), predicted
+
+
+def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
+          log: Callable[[str], None] = print, progress: bool = True) -> dict[str, Any]:
+    """Train (or resume) the run in ``run_dir``; returns its metrics."""
+    import keras
+
+    from .model.distill import Distiller
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path = run_dir / "config.json"
+    if config_path.exists():
+        saved = read_run_config(run_dir)
+        if saved != config:
+            raise KwsError(f"{run_dir} holds a run with other settings; choose another --run directory "
+                           f"or remove it (see {config_path})")
+    write_file_atomically(config_path, (json.dumps(config.to_dict(), indent=2) + "\n").encode())
+    write_file_atomically(run_dir / "labels.json", (json.dumps(list(LABELS)) + "\n").encode())
+
+    keras.utils.set_random_seed(config.seed)
+    started = time.time()
+    data = prepare_data(config, cache_dir=cache_dir, progress=progress)
+    write_file_atomically(run_dir / "split.json", (json.dumps({**data.split, "validation_files": data.val_paths}, indent=2) + "\n").encode())
+    log(f"data: {len(data.train_audio)} training clips + silence, {len(data.val_labels)} validation clips "
+        f"({len(data.split['validation_speakers'])} held-out speakers), prepared in {time.time() - started:.0f} s")
+
+    teacher = None
+    if config.teacher:
+        teacher, teacher_config = load_run_model(Path(config.teacher))
+        if teacher_config.mfcc != config.mfcc or teacher_config.clip_samples != config.clip_samples:
+            raise KwsError(f"teacher {config.teacher} was trained on other features; retrain it with this config")
+
+    student = build_student(config)
+    inputs, _ = epoch_data(data, config, 0)
+    steps_per_epoch = -(-len(inputs) // config.batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=max(1, steps_per_epoch * config.epochs),
+        alpha=config.final_learning_rate / config.learning_rate)
+    optimizer = keras.optimizers.Adam(schedule)
+    model = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha)
+    model.compile(optimizer=optimizer)
+    model.build((None, *inputs.shape[1:], 1))
+    optimizer.build(student.trainable_variables)
+
+    history: list[dict[str, float]] = []
+    best_accuracy = -1.0
+    start_epoch = 0
+    checkpoint = run_dir / "checkpoint.npz"
+    if checkpoint.exists():
+        with np.load(checkpoint, allow_pickle=False) as archive:
+            student.set_weights(_weights_list(archive, "w"))
+            for variable, value in zip(optimizer.variables, _weights_list(archive, "o")):
+                variable.assign(value)
+            history = json.loads(str(archive["history"]))
+            start_epoch = int(archive["epoch"])
+            best_accuracy = float(archive["best_accuracy"])
+        log(f"resuming {run_dir} after epoch {start_epoch}")
+
+    val_inputs = data.rule.model_input(data.val_features)
+    bar = _progress(range(start_epoch, config.epochs), progress, initial=start_epoch, total=config.epochs)
+    for epoch in bar:
+        epoch_started = time.time()
+        inputs, labels = epoch_data(data, config, epoch)
+        result = model.fit(inputs[..., None], labels, batch_size=config.batch_size, epochs=epoch + 1,
+                           initial_epoch=epoch, verbose=0, shuffle=False)
+        row = {"epoch": epoch + 1, "loss": float(result.history["loss"][-1]),
+               "accuracy": float(result.history["accuracy"][-1])}
+        val_accuracy, _ = evaluate_keras(student, val_inputs, data.val_labels)
+        row["val_accuracy"] = val_accuracy
+        row["learning_rate"] = float(schedule(optimizer.iterations))
+        row["seconds"] = time.time() - epoch_started
+        history.append(row)
+        improved = np.isnan(val_accuracy) or val_accuracy >= best_accuracy
+        if improved:
+            best_accuracy = val_accuracy if not np.isnan(val_accuracy) else best_accuracy
+            _save_npz(run_dir / "best.weights.npz", _weights_dict(student.get_weights(), "w"))
+        _save_npz(checkpoint, {**_weights_dict(student.get_weights(), "w"),
+                               **_weights_dict([v.numpy() for v in optimizer.variables], "o"),
+                               "history": np.array(json.dumps(history)), "epoch": np.array(epoch + 1),
+                               "best_accuracy": np.array(best_accuracy)})
+        _write_history(run_dir / "history.csv", history)
+        message = (f"epoch {epoch + 1}/{config.epochs} loss {row['loss']:.3f} acc {row['accuracy']:.3f} "
+                   f"val {val_accuracy:.3f} ({row['seconds']:.0f} s)")
+        if hasattr(bar, "set_postfix_str"):
+            bar.set_postfix_str(f"loss {row['loss']:.3f} val {val_accuracy:.3f}")
+        elif progress:
+            log(message)
+
+    best_model, _ = load_run_model(run_dir)
+    val_accuracy, predicted = evaluate_keras(best_model, val_inputs, data.val_labels)
+    metrics = {
+        "architecture": config.architecture,
+        "parameters": int(best_model.count_params()),
+        "distilled_from": config.teacher or None,
+        "best_epoch": int(np.argmax([r["val_accuracy"] for r in history]) + 1) if len(data.val_labels) else config.epochs,
+        "keras_float_val_accuracy": val_accuracy,
+        "validation_clips": int(len(data.val_labels)),
+        "input_rule": data.rule.to_dict(),
+        "calibration_files": data.calibration_paths,
+        "train_seconds": time.time() - started,
+    }
+    write_file_atomically(run_dir / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    _save_npz(run_dir / "calibration.npz", {"inputs": data.calibration})
+    _save_npz(run_dir / "validation.npz", {"features": data.val_features, "labels": data.val_labels})
+    from .plots import plot_confusion, plot_curves
+
+    plot_curves(history, run_dir / "curves.png")
+    if len(data.val_labels):
+        plot_confusion(data.val_labels, predicted, LABELS, run_dir / "confusion.png",
+                       title=f"{config.architecture}, validation accuracy {val_accuracy:.3f}")
+    return metrics
+
+
+def _write_history(path: Path, history: list[dict[str, float]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
+    writer.writeheader()
+    writer.writerows(history)
+    write_file_atomically(path, buffer.getvalue().encode())
+
+
+def _progress(iterable, enabled: bool, **kwargs):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, desc="training", unit="epoch", **kwargs)

@@ -1,0 +1,223 @@
+"""Training, distillation, int8 export and the model file: --quick runs on a synthetic corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from corpus import make_corpus
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+pytest.importorskip("tensorflow")
+
+from kws.cli import main  # noqa: E402
+from kws.data.speech_commands import LABELS  # noqa: E402
+
+# The firmware's op set: the exported graph must stay inside it, with no SHAPE or RESHAPE.
+FIRMWARE_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX"}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("corpus") / "speech_commands")
+
+
+@pytest.fixture(scope="module")
+def quick_run(corpus, tmp_path_factory) -> tuple[Path, Path]:
+    """One `kws train --quick --export` run shared by the tests that inspect its outputs."""
+    work = tmp_path_factory.mktemp("run")
+    run_dir, model = work / "run", work / "quick.json"
+    status = main(["train", "--quick", "--data", str(corpus), "--run", str(run_dir), "--export", str(model),
+                   "--validation-percent", "34", "--cache", str(work / "cache"), "--no-progress"])
+    assert status == 0
+    return run_dir, model
+
+
+def test_run_directory_holds_everything(quick_run):
+    run_dir, _ = quick_run
+    for name in ("config.json", "labels.json", "split.json", "history.csv", "checkpoint.npz", "best.weights.npz",
+                 "metrics.json", "curves.png", "confusion.png"):
+        assert (run_dir / name).stat().st_size > 0, name
+    assert json.loads((run_dir / "labels.json").read_text()) == list(LABELS)
+    history = (run_dir / "history.csv").read_text().splitlines()
+    assert len(history) == 1 + 3  # header + 3 quick epochs
+    split = json.loads((run_dir / "split.json").read_text())
+    assert split["validation_speakers"] and split["validation_clips"] > 0
+
+
+def test_validation_speakers_are_held_out(quick_run):
+    run_dir, _ = quick_run
+    split = json.loads((run_dir / "split.json").read_text())
+    held = set(split["validation_speakers"])
+    for path in split["validation_files"]:
+        assert Path(path).stem.split("_nohash_")[0] in held
+    config = json.loads((run_dir / "config.json").read_text())
+    from kws.data.speech_commands import scan, speaker_holdout
+
+    clips, _ = scan(config["data"][0])
+    train, _ = speaker_holdout(clips, percent=config["validation_percent"])
+    assert not held & {c.speaker for c in train}
+
+
+def test_exported_model_is_int8_batch1_in_the_firmware_op_set(quick_run):
+    from kws.model_file import load_model
+
+    _, model_path = quick_run
+    model = load_model(model_path)
+    metadata = model.metadata
+    assert set(metadata["architecture"]["ops"]) <= FIRMWARE_OPS
+    assert model.input_quantization.zero_point == 0
+    assert model.input_quantization.scale == pytest.approx(model.input_rule.input_scale, rel=1e-6)
+    assert model.output_quantization.scale == pytest.approx(1 / 256) and model.output_quantization.zero_point == -128
+    assert model.labels == LABELS and model.mfcc.to_dict() == metadata["mfcc"]
+    accuracy = metadata["accuracy"]
+    for stage in ("keras_float", "tflite_float", "tflite_int8_reference_kernels"):
+        assert 0.0 <= accuracy[stage] <= 1.0
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model.tflite)
+    detail = interpreter.get_input_details()[0]
+    assert tuple(detail["shape"]) == (1, 49, 10, 1) and detail["dtype"] == np.int8
+    assert interpreter.get_output_details()[0]["dtype"] == np.int8
+
+
+def test_student_size_is_hello_edge_ds_cnn_s(quick_run):
+    from kws.model_file import load_model
+
+    _, model_path = quick_run
+    architecture = load_model(model_path).metadata["architecture"]
+    assert architecture["channels"] == 64 and architecture["blocks"] == 4
+    # 22.6 k parameters once batch norms fold into the convolutions; Keras also counts their
+    # moving statistics and scales.
+    assert 2_600_000 <= architecture["macs"] <= 2_750_000
+
+
+def test_recorded_int8_accuracy_is_what_evaluate_measures(quick_run, corpus, tmp_path):
+    """The accuracy stored in the model equals a fresh LiteRT (reference kernels) run."""
+    from kws.data.feature_cache import clip_features
+    from kws.exporting import int8_accuracy
+    from kws.model_file import load_model
+
+    run_dir, model_path = quick_run
+    split = json.loads((run_dir / "split.json").read_text())
+    model = load_model(model_path)
+    files = [Path(p) for p in split["validation_files"]]
+    features = clip_features(files, config=model.mfcc, clip_samples=model.clip_samples, cache_dir=tmp_path)
+    with np.load(run_dir / "validation.npz") as archive:
+        labels = archive["labels"]
+        assert np.array_equal(archive["features"], features)
+    accuracy, _ = int8_accuracy(model_path, features, labels)
+    assert accuracy == model.metadata["accuracy"]["tflite_int8_reference_kernels"]
+
+
+def test_classify_json_lines(quick_run, corpus, capsys):
+    _, model_path = quick_run
+    files = sorted((corpus / "yes").glob("*.wav"))[:2]
+    assert main(["classify", "--model", str(model_path), "--json", *map(str, files)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    for line, path in zip(lines, files):
+        record = json.loads(line)
+        assert record["path"] == str(path) and record["label"] in LABELS
+        assert set(record["scores"]) == set(LABELS)
+        assert record["score"] == max(record["scores"].values())
+        assert abs(sum(record["scores"].values()) - 1.0) < 0.05  # int8 softmax, steps of 1/256
+
+
+def test_evaluate_reports_accuracy_recall_and_confusion(quick_run, corpus, capsys, tmp_path):
+    _, model_path = quick_run
+    assert main(["evaluate", "--model", str(model_path), "--json", str(corpus), "--cache", str(tmp_path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    matrix = np.array(report["confusion"])
+    assert matrix.shape == (12, 12) and matrix.sum() == report["clips"]
+    assert report["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    assert set(report["recall"]) == set(LABELS)
+
+
+def test_corrupt_or_missing_model_is_refused(quick_run, tmp_path, capsys, corpus):
+    _, model_path = quick_run
+    bad = tmp_path / "bad.json"
+    bad.write_text(model_path.read_text())
+    weights = bytearray(model_path.with_suffix(".tflite").read_bytes())
+    weights[len(weights) // 2] ^= 0xFF
+    (tmp_path / "quick.tflite").write_bytes(bytes(weights))  # bad.json names quick.tflite
+    wav = str(sorted((corpus / "yes").glob("*.wav"))[0])
+    for model in (str(bad), str(tmp_path / "missing.json"), str(wav)):
+        assert main(["classify", "--model", model, wav]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("kws: error: ") and "Traceback" not in err[0]
+
+
+def test_interrupted_run_resumes(corpus, tmp_path, monkeypatch, capsys):
+    """Stop after the first epoch; the same command continues from the checkpoint."""
+    import kws.training as training
+
+    real_epoch_data = training.epoch_data
+    calls = {"n": 0}
+
+    def interrupted(data, config, epoch):
+        calls["n"] += 1
+        if calls["n"] == 3:  # epoch 0 sizes the schedule, epoch 0 trains, then stop at epoch 1
+            raise KeyboardInterrupt
+        return real_epoch_data(data, config, epoch)
+
+    arguments = ["train", "--quick", "--data", str(corpus), "--run", str(tmp_path / "run"),
+                 "--cache", str(tmp_path / "cache"), "--no-progress"]
+    monkeypatch.setattr(training, "epoch_data", interrupted)
+    assert main(arguments) == 130
+    assert len((tmp_path / "run" / "history.csv").read_text().splitlines()) == 2
+    monkeypatch.setattr(training, "epoch_data", real_epoch_data)
+    assert main(arguments) == 0
+    assert "resuming" in capsys.readouterr().out
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in history[1:]] == ["1", "2", "3"]
+
+
+def test_distill_trains_a_student_from_a_teacher(quick_run, corpus, tmp_path):
+    run_dir, _ = quick_run
+    student = tmp_path / "student"
+    assert main(["distill", "--quick", "--teacher", str(run_dir), "--data", str(corpus), "--run", str(student),
+                 "--cache", str(tmp_path / "cache"), "--no-progress"]) == 0
+    config = json.loads((student / "config.json").read_text())
+    assert config["teacher"] == str(run_dir) and config["architecture"] == "ds-cnn-s"
+    assert json.loads((student / "metrics.json").read_text())["distilled_from"] == str(run_dir)
+
+
+def test_distillation_loss_formula():
+    """alpha * CE + (1 - alpha) * T^2 * KL(teacher_T || student_T), checked against numpy."""
+    import keras
+
+    from kws.model.distill import Distiller
+
+    rng = np.random.default_rng(1)
+    student_logits = rng.normal(size=(5, 12)).astype("float32")
+    teacher_logits = rng.normal(size=(5, 12)).astype("float32")
+    labels = rng.integers(0, 12, 5)
+    distiller = Distiller(keras.Sequential([keras.layers.Identity()]), keras.Sequential([keras.layers.Identity()]),
+                          temperature=3.0, alpha=0.25)
+    got = float(distiller._loss(labels, student_logits, teacher_logits))
+
+    def softmax(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    ce = -np.log(softmax(student_logits)[np.arange(5), labels]).mean()
+    p, q = softmax(teacher_logits / 3.0), softmax(student_logits / 3.0)
+    kl = (p * (np.log(p) - np.log(q))).sum(axis=1).mean()
+    assert got == pytest.approx(0.25 * ce + 0.75 * 9.0 * kl, rel=1e-5)
+
+
+def test_config_file_and_flags(tmp_path, corpus):
+    from kws.commands.train import build_config
+    from kws.cli import build_parser
+
+    config_file = tmp_path / "c.toml"
+    config_file.write_text('epochs = 7\nseed = 3\n[augment]\nsnr_db = [5.0, 15.0]\n')
+    args = build_parser().parse_args(["train", str(config_file), "--seed", "9", "--data", str(corpus)])
+    config = build_config(args)
+    assert (config.epochs, config.seed, config.augment.snr_db) == (7, 9, (5.0, 15.0))
+    config_file.write_text("epochs = 7\nbogus = 1\n")
+    assert main(["train", str(config_file), "--data", str(corpus)]) == 2
