@@ -120,6 +120,8 @@ def _limit(clips: list[Clip], per_label: int) -> list[Clip]:
 def _balanced_validation(clips: list[Clip]) -> list[Clip]:
     """Held-out clips with ``_unknown_`` cut to the mean keyword count, as in the official test
     set, where each of the 12 classes is about equally frequent. Deterministic."""
+    if not clips:
+        return []
     keyword_counts = [sum(c.label == k for c in clips) for k in KEYWORDS]
     cap = max(1, int(round(np.mean(keyword_counts)))) if any(keyword_counts) else len(clips)
     unknown = [c for c in clips if c.label == UNKNOWN]
@@ -291,8 +293,35 @@ def evaluate_keras(model, inputs: np.ndarray, labels: np.ndarray) -> tuple[float
     return float(np.mean(predicted == labels)), predicted
 
 
+#: ``--distribute`` choices: TensorFlow's own strategies, nothing home-made.
+STRATEGIES = ("none", "mirrored", "multi-worker")
+
+
+def make_strategy(name: str):
+    """The tf.distribute strategy for ``name``. "mirrored": every local GPU (or CPU device) of
+    this machine, gradients all-reduced; "multi-worker": the hosts of the ``TF_CONFIG``
+    environment variable, each running the same command."""
+    import tensorflow as tf
+
+    if name == "none":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise KwsError(f"unknown --distribute {name!r}; choose from {', '.join(STRATEGIES)}")
+
+
+def _dataset(inputs: np.ndarray, labels: np.ndarray, batch_size: int):
+    """The epoch as a tf.data pipeline (what tf.distribute shards across replicas)."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((inputs[..., None], labels.astype(np.int32)))
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
-          log: Callable[[str], None] = print, progress: bool = True) -> dict[str, Any]:
+          log: Callable[[str], None] = print, progress: bool = True, distribute: str = "none") -> dict[str, Any]:
     """Train (or resume) the run in ``run_dir``; returns its metrics."""
     import keras
 
@@ -316,23 +345,27 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     log(f"data: {len(data.train_audio)} training clips + silence, {len(data.val_labels)} validation clips "
         f"({len(data.split['validation_speakers'])} held-out speakers), prepared in {time.time() - started:.0f} s")
 
-    teacher = None
-    if config.teacher:
-        teacher, teacher_config = load_run_model(Path(config.teacher))
-        if teacher_config.mfcc != config.mfcc or teacher_config.clip_samples != config.clip_samples:
-            raise KwsError(f"teacher {config.teacher} was trained on other features; retrain it with this config")
-
-    student = build_student(config)
+    strategy = make_strategy(distribute)
+    if distribute != "none":
+        log(f"distributing with {type(strategy).__name__}: {strategy.num_replicas_in_sync} replicas, "
+            f"global batch {config.batch_size}")
     inputs, _ = epoch_data(data, config, 0)
     steps_per_epoch = -(-len(inputs) // config.batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        config.learning_rate, decay_steps=max(1, steps_per_epoch * config.epochs),
-        alpha=config.final_learning_rate / config.learning_rate)
-    optimizer = keras.optimizers.Adam(schedule)
-    model = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha)
-    model.compile(optimizer=optimizer)
-    model.build((None, *inputs.shape[1:], 1))
-    optimizer.build(student.trainable_variables)
+    with strategy.scope():
+        teacher = None
+        if config.teacher:
+            teacher, teacher_config = load_run_model(Path(config.teacher))
+            if teacher_config.mfcc != config.mfcc or teacher_config.clip_samples != config.clip_samples:
+                raise KwsError(f"teacher {config.teacher} was trained on other features; retrain it with this config")
+        student = build_student(config)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=max(1, steps_per_epoch * config.epochs),
+            alpha=config.final_learning_rate / config.learning_rate)
+        optimizer = keras.optimizers.Adam(schedule)
+        model = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha)
+        model.compile(optimizer=optimizer)
+        model.build((None, *inputs.shape[1:], 1))
+        optimizer.build(student.trainable_variables)
 
     history: list[dict[str, float]] = []
     best_accuracy = -1.0
@@ -353,7 +386,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     for epoch in bar:
         epoch_started = time.time()
         inputs, labels = epoch_data(data, config, epoch)
-        result = model.fit(inputs[..., None], labels, batch_size=config.batch_size, epochs=epoch + 1,
+        result = model.fit(_dataset(inputs, labels, config.batch_size), epochs=epoch + 1,
                            initial_epoch=epoch, verbose=0, shuffle=False)
         row = {"epoch": epoch + 1, "loss": float(result.history["loss"][-1]),
                "accuracy": float(result.history["accuracy"][-1])}

@@ -221,3 +221,25 @@ def test_config_file_and_flags(tmp_path, corpus):
     assert (config.epochs, config.seed, config.augment.snr_db) == (7, 9, (5.0, 15.0))
     config_file.write_text("epochs = 7\nbogus = 1\n")
     assert main(["train", str(config_file), "--data", str(corpus)]) == 2
+
+
+def test_mirrored_strategy_trains_on_two_replicas(corpus, tmp_path):
+    """tf.distribute.MirroredStrategy over two logical CPU devices (a fresh process: devices
+    must be configured before TensorFlow starts)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from kws.cli import main
+sys.exit(main(["train", "--quick", "--data", {str(corpus)!r}, "--run", {str(tmp_path / 'run')!r},
+               "--cache", {str(tmp_path / 'cache')!r}, "--no-progress", "--distribute", "mirrored"]))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "MirroredStrategy: 2 replicas" in result.stdout
+    assert len((tmp_path / "run" / "history.csv").read_text().splitlines()) == 4

@@ -40,6 +40,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="a small smoke run (20 clips a label, 3 epochs) to check the setup")
     parser.add_argument("--cache", type=Path, help="feature cache folder (default datasets/cache)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--distribute", choices=("none", "mirrored", "multi-worker"), default="none",
+                        help="tf.distribute strategy: mirrored = all GPUs of this machine, multi-worker = the "
+                             "hosts in TF_CONFIG (run the same command on each); default none")
 
 
 def register(subparsers) -> None:
@@ -113,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     quiet_tensorflow()
     from ..training import train
 
-    metrics = train(config, run_dir, cache_dir=args.cache, progress=not args.no_progress)
+    metrics = train(config, run_dir, cache_dir=args.cache, progress=not args.no_progress, distribute=args.distribute)
     print(f"trained {run_dir}: {metrics['architecture']}, {metrics['parameters']} parameters, "
           f"validation accuracy {metrics['keras_float_val_accuracy']:.4f} (Keras float, best epoch {metrics['best_epoch']})"
           if metrics["validation_clips"] else f"trained {run_dir}: {metrics['architecture']}, no speakers held out")

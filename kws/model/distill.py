@@ -52,8 +52,11 @@ class Distiller(keras.Model):
         with tf.GradientTape() as tape:
             student_logits = self.student(inputs, training=True)
             loss = self._loss(labels, student_logits, teacher_logits)
+            # Under a tf.distribute strategy each replica sees its share of the batch and the
+            # gradients are summed across replicas: scale so the sum is the global mean.
+            scaled = loss / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.student.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         self.loss_tracker.update_state(loss)
         self.accuracy_tracker.update_state(labels, student_logits)
         return {m.name: m.result() for m in self.metrics}
