@@ -192,19 +192,30 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
     )
 
 
-def epoch_data(data: PreparedData, config: TrainConfig, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-    """The augmented inputs and labels of one epoch, reproducible from (seed, epoch)."""
-    rng = np.random.default_rng([config.seed, epoch])
+def _epoch_composition(data: PreparedData, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(keyword clip indices, unknown clip pool, unknown clips per epoch, silence clips per epoch)."""
     labels = data.train_labels
     keyword_ids = [LABELS.index(k) for k in KEYWORDS]
     mean_keyword = np.mean([np.sum(labels == k) for k in keyword_ids])
     unknown_pool = np.flatnonzero(labels == LABELS.index(UNKNOWN))
     n_unknown = min(len(unknown_pool), int(round(config.unknown_ratio * mean_keyword)))
-    chosen = np.concatenate([np.flatnonzero(np.isin(labels, keyword_ids)),
-                             rng.choice(unknown_pool, n_unknown, replace=False)])
+    n_silence = int(round(config.silence_ratio * mean_keyword))
+    return np.flatnonzero(np.isin(labels, keyword_ids)), unknown_pool, n_unknown, n_silence
+
+
+def epoch_size(data: PreparedData, config: TrainConfig) -> int:
+    keywords, _, n_unknown, n_silence = _epoch_composition(data, config)
+    return len(keywords) + n_unknown + n_silence
+
+
+def epoch_data(data: PreparedData, config: TrainConfig, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """The augmented inputs and labels of one epoch, reproducible from (seed, epoch)."""
+    rng = np.random.default_rng([config.seed, epoch])
+    labels = data.train_labels
+    keywords, unknown_pool, n_unknown, n_silence = _epoch_composition(data, config)
+    chosen = np.concatenate([keywords, rng.choice(unknown_pool, n_unknown, replace=False)])
     audio = data.train_audio[chosen]
     epoch_labels = labels[chosen]
-    n_silence = int(round(config.silence_ratio * mean_keyword))
     if n_silence:
         # Half of the silence starts from the corpus' own silence clips, half from nothing;
         # augmentation then lays background noise over all of it.
@@ -349,8 +360,8 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     if distribute != "none":
         log(f"distributing with {type(strategy).__name__}: {strategy.num_replicas_in_sync} replicas, "
             f"global batch {config.batch_size}")
-    inputs, _ = epoch_data(data, config, 0)
-    steps_per_epoch = -(-len(inputs) // config.batch_size)
+    steps_per_epoch = -(-epoch_size(data, config) // config.batch_size)
+    input_shape = (config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc, 1)
     with strategy.scope():
         teacher = None
         if config.teacher:
@@ -364,7 +375,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         optimizer = keras.optimizers.Adam(schedule)
         model = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha)
         model.compile(optimizer=optimizer)
-        model.build((None, *inputs.shape[1:], 1))
+        model.build((None, *input_shape))
         optimizer.build(student.trainable_variables)
 
     history: list[dict[str, float]] = []

@@ -39,6 +39,16 @@ def assert_bit_exact(actual: np.ndarray, expected: np.ndarray, what: str = "") -
         )
 
 
+def assert_one_error_line(code: int, err: str) -> str:
+    """A user error: exit status 2 and exactly one ``kws: error: ...`` line, no traceback."""
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("kws: error: ")
+    return lines[0]
+
+
 def require_cmsisdsp():
     """The cmsisdsp binding, built plain-C; skips where absent or built with Neon."""
     cmsisdsp = pytest.importorskip("cmsisdsp")

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import assert_one_error_line
 
 from dsp import MfccConfig, mfcc_q15
 from kws import __version__
@@ -44,15 +45,6 @@ def out_dir(tmp_path) -> Path:
     path = tmp_path / "out"
     path.mkdir()
     return path
-
-
-def assert_one_error_line(code: int, err: str) -> str:
-    assert code == 2
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("kws: error: ")
-    return lines[0]
 
 
 # --- help and version ---------------------------------------------------------------------

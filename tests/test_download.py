@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_one_error_line
 import soundfile as sf
 
 from kws.cli import main
@@ -151,15 +152,6 @@ def download(dest: Path, url: str, *extra: str, sha256: str | None = SHA256) -> 
     if sha256 is not None:
         argv += ["--sha256", sha256]
     return main(argv)
-
-
-def assert_one_error_line(code: int, err: str) -> str:
-    assert code == 2
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("kws: error: ")
-    return lines[0]
 
 
 def assert_extracted(dest: Path) -> None:
