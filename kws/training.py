@@ -27,7 +27,8 @@ from dsp import MfccConfig, mfcc_q15
 
 from .atomic import write_file_atomically
 from .data.augment import AugmentConfig, augment_audio, mask_features
-from .data.speech_commands import KEYWORDS, LABELS, SILENCE, UNKNOWN, Clip, scan, speaker_holdout
+from .data.speech_commands import (KEYWORDS, LABELS, SILENCE, UNKNOWN, Clip, assign_splits, has_official_lists,
+                                   scan, speaker_holdout)
 from .errors import KwsError
 from .input_rule import InputRule
 
@@ -146,7 +147,17 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
     if not noise_paths:
         raise KwsError("no _background_noise_ folder in the training data: it is needed for silence and augmentation")
     clips = _limit(clips, config.max_clips_per_label)
-    train, held = speaker_holdout(clips, percent=config.validation_percent)
+    roots = [Path(r) for r in config.data]
+    if any(has_official_lists(r) for r in roots):
+        # A full corpus: its own lists decide, and its testing split is never trained on.
+        splits = assign_splits(clips, roots)
+        train, held = splits["training"], splits["validation"]
+        if config.validation_percent == 0:
+            train, held = train + held, []
+        method = "the corpus' official validation list"
+    else:
+        train, held = speaker_holdout(clips, percent=config.validation_percent)
+        method = f"speaker hash, {config.validation_percent:g}% of speakers held out"
     val = _balanced_validation(held)
     missing = [label for label in LABELS if label != SILENCE and not any(c.label == label for c in train)]
     if missing:
@@ -172,19 +183,31 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
     val_features = (clip_features([c.path for c in val], config=config.mfcc, clip_samples=config.clip_samples,
                                   cache_dir=cache_dir, progress=progress)
                     if val else np.zeros((0, config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc), np.int16))
+    val_labels = [label_index[c.label] for c in val]
+    generated_silence = 0
+    if val and not any(c.label == SILENCE for c in val):
+        # Corpora without ready-cut silence (the official archives): validate _silence_ on
+        # background-noise clips made with a fixed seed, as many as an average keyword has.
+        generated_silence = max(1, int(round(np.mean([sum(c.label == k for c in val) for k in KEYWORDS]))))
+        rng = np.random.default_rng(20171)
+        quiet = augment_audio(np.zeros((generated_silence, config.clip_samples), np.int16),
+                              np.ones(generated_silence, bool), noise, rng, config.augment, sample_rate)
+        val_features = np.concatenate([val_features, mfcc_q15_clips(quiet, config.mfcc)])
+        val_labels += [label_index[SILENCE]] * generated_silence
     return PreparedData(
         train_audio=train_audio,
         train_labels=np.array([label_index[c.label] for c in speech]),
         silence_audio=silence_audio,
         noise=noise,
         val_features=val_features,
-        val_labels=np.array([label_index[c.label] for c in val], dtype=int),
+        val_labels=np.array(val_labels, dtype=int),
         val_paths=[str(c.path) for c in val],
         rule=rule,
         calibration=rule.model_input(clean_train[calibration_index]),
         calibration_paths=[str(speech[i].path) for i in calibration_index],
         split={
-            "method": f"speaker hash, {config.validation_percent:g}% of speakers held out",
+            "method": method,
+            "generated_validation_silence": generated_silence,
             "training_clips": len(train), "validation_clips": len(val),
             "training_speakers": len({c.speaker for c in train if c.speaker}),
             "validation_speakers": sorted({c.speaker for c in val if c.speaker}),

@@ -47,6 +47,7 @@ def test_run_directory_holds_everything(quick_run):
     assert len(history) == 1 + 3  # header + 3 quick epochs
     split = json.loads((run_dir / "split.json").read_text())
     assert split["validation_speakers"] and split["validation_clips"] > 0
+    assert split["method"].startswith("speaker hash")
 
 
 def test_validation_speakers_are_held_out(quick_run):
@@ -108,8 +109,11 @@ def test_recorded_int8_accuracy_is_what_evaluate_measures(quick_run, corpus, tmp
     files = [Path(p) for p in split["validation_files"]]
     features = clip_features(files, config=model.mfcc, clip_samples=model.clip_samples, cache_dir=tmp_path)
     with np.load(run_dir / "validation.npz") as archive:
-        labels = archive["labels"]
-        assert np.array_equal(archive["features"], features)
+        # The files, then the generated background-noise clips standing in for _silence_.
+        assert split["generated_validation_silence"] > 0
+        assert np.array_equal(archive["features"][: len(files)], features)
+        features, labels = archive["features"], archive["labels"]
+    assert (labels[len(files):] == LABELS.index("_silence_")).all()
     accuracy, _ = int8_accuracy(model_path, features, labels)
     assert accuracy == model.metadata["accuracy"]["tflite_int8_reference_kernels"]
 
@@ -173,6 +177,27 @@ def test_interrupted_run_resumes(corpus, tmp_path, monkeypatch, capsys):
     assert "resuming" in capsys.readouterr().out
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in history[1:]] == ["1", "2", "3"]
+
+
+def test_official_lists_decide_the_split(corpus, tmp_path):
+    """With validation_list.txt/testing_list.txt, validation is the official list, and testing
+    clips are never trained on."""
+    import shutil
+
+    from dataclasses import replace
+
+    from kws.training import TrainConfig, prepare_data
+
+    root = tmp_path / "sc"
+    shutil.copytree(corpus, root)
+    (root / "validation_list.txt").write_text("yes/a0000001_nohash_0.wav\nno/a0000001_nohash_0.wav\n")
+    (root / "testing_list.txt").write_text("yes/a0000002_nohash_0.wav\n")
+    data = prepare_data(TrainConfig(data=(str(root),)), cache_dir=tmp_path / "cache")
+    assert [Path(p).relative_to(root).as_posix() for p in data.val_paths] == [
+        "no/a0000001_nohash_0.wav", "yes/a0000001_nohash_0.wav"]
+    assert data.split["method"] == "the corpus' official validation list"
+    everything = prepare_data(replace(TrainConfig(data=(str(root),)), validation_percent=0), cache_dir=tmp_path / "cache")
+    assert len(everything.train_audio) == len(data.train_audio) + 2  # validation joins; testing never
 
 
 def test_distill_trains_a_student_from_a_teacher(quick_run, corpus, tmp_path):

@@ -96,6 +96,11 @@ def hash_split(group: str, *, validation_percent: float, testing_percent: float)
     return "training"
 
 
+def has_official_lists(root: Path | str) -> bool:
+    """Whether a corpus folder carries the official validation and testing lists."""
+    return all((Path(root) / name).exists() for name in ("validation_list.txt", "testing_list.txt"))
+
+
 def _official_lists(root: Path) -> dict[str, str] | None:
     lists = {"validation": root / "validation_list.txt", "testing": root / "testing_list.txt"}
     if not all(p.exists() for p in lists.values()):
