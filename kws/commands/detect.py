@@ -1,0 +1,83 @@
+"""``kws detect FILE``: stream a file through the detector as fast as it goes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+DESCRIPTION = """\
+Stream an audio file through the always-on detector, as a microphone would feed it but as
+fast as the machine goes: streaming MFCC, the int8 model every --every hops on the newest
+second, smoothing over --smoothing inferences, a threshold and a refractory time. Prints one
+line per detection (JSON with --json: {"time": seconds at the end of the window, "keyword",
+"score"}); with --scores also every inference as {"frame": newest MFCC frame, "scores": [int8
+output vector]}, the lines the firmware prints for the same file and model.
+"""
+
+
+def add_detector_options(parser: argparse.ArgumentParser) -> None:
+    from ..detector import DetectorConfig
+
+    default = DetectorConfig()
+    parser.add_argument("--model", metavar="M", help="model (.json/.tflite or folder; default: the shipped one)")
+    parser.add_argument("--threshold", type=float, default=default.threshold,
+                        help=f"smoothed probability a keyword must reach, 0..1 (default {default.threshold})")
+    parser.add_argument("--keywords", help="comma-separated keywords that may fire (default: all of the model's)")
+    parser.add_argument("--every", type=int, default=default.inference_every, metavar="HOPS",
+                        help=f"run the model every HOPS MFCC hops (default {default.inference_every}: "
+                             "200 ms at a 20 ms hop)")
+    parser.add_argument("--smoothing", type=int, default=default.smoothing, metavar="N",
+                        help=f"average the scores of the last N inferences (default {default.smoothing})")
+    parser.add_argument("--refractory", type=float, default=default.refractory_ms, metavar="MS",
+                        help=f"after a detection, none for MS milliseconds (default {default.refractory_ms:g})")
+
+
+def detector_config(args: argparse.Namespace):
+    from ..detector import DetectorConfig
+
+    keywords = tuple(k.strip() for k in args.keywords.split(",") if k.strip()) if args.keywords else ()
+    return DetectorConfig(inference_every=args.every, smoothing=args.smoothing, threshold=args.threshold,
+                          refractory_ms=args.refractory, keywords=keywords)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("detect", help="detect keywords in an audio file (streaming)",
+                                   description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", metavar="FILE", help="wav, flac or ogg file of any length")
+    add_detector_options(parser)
+    parser.add_argument("--json", action="store_true", help="JSON lines")
+    parser.add_argument("--scores", action="store_true", help="also print every inference (JSON)")
+    parser.set_defaults(run=run)
+
+
+#: Samples pushed at a time: large enough to amortise per-call overhead, like a 100 ms callback.
+CHUNK = 1600
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..audio import load_audio
+    from ..console import note
+    from ..detector import Detection, Detector
+    from ..model_file import load_model
+
+    model = load_model(args.model)
+    detector = Detector(model, detector_config(args))
+    audio = load_audio(args.file, sample_rate=model.mfcc.sample_rate)
+    for message in audio.notes:
+        note(message)
+    detections = 0
+    samples = audio.samples
+    for start in range(0, len(samples), CHUNK):
+        for event in detector.process(samples[start : start + CHUNK]):
+            if isinstance(event, Detection):
+                detections += 1
+                if args.json or args.scores:
+                    print(json.dumps(event.to_dict()))
+                else:
+                    print(f"{event.time:8.2f} s  {event.keyword:<8} {event.score:.3f}")
+            elif args.scores:
+                print(json.dumps(event.to_dict()))
+    if not (args.json or args.scores):
+        note(f"{detections} detection{'s' if detections != 1 else ''} in {audio.duration:.1f} s "
+             f"({detector.inferences} inferences)")
+    return 0
