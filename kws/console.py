@@ -27,12 +27,25 @@ def error(message: object) -> None:
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's start-up chatter (CPU feature banners, oneDNN notes) off the terminal.
+    """Import TensorFlow without its start-up chatter (CPU feature banners, oneDNN and CUDA
+    notes), which its C++ loggers print to fd 2 whatever the log-level variables say.
 
-    Must run before TensorFlow is imported: the C++ logger reads these variables once.
+    Import errors still surface as Python exceptions with their messages.
     """
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -88,7 +88,10 @@ class Detector:
             raise KwsError(f"not keywords of this model: {', '.join(unknown)} (it has: {choices})")
         self.model = model
         self.config = config
-        self.classifier = classifier or Classifier(model, reference_kernels=False)
+        # Reference kernels: the integers the firmware reproduces. LiteRT's optimised builtin
+        # kernels are ~7x faster but their FULLY_CONNECTED differs by 1 LSB on about 2 % of
+        # inputs (measured on the default model), which would break that parity.
+        self.classifier = classifier or Classifier(model)
         self.keyword_index = np.array([model.labels.index(k) for k in keywords])
         self.window_frames = model.n_frames
         hop_ms = 1000.0 * model.mfcc.hop_length / model.mfcc.sample_rate

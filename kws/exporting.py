@@ -55,6 +55,7 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
 
     run_dir = Path(run_dir)
     out = Path(out) if out is not None else run_dir / "model.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     model, config = load_run_model(run_dir)
     try:
         metrics = json.loads((run_dir / "metrics.json").read_text())
