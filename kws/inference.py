@@ -103,7 +103,9 @@ class _ReferenceHead:
         in_scale, out_scale = float(q_in["scales"][0]), float(q_out["scales"][0])
         multipliers = [ref.quantize_multiplier(in_scale * float(s) / out_scale) for s in np.atleast_1d(q_w["scales"])]
         self._weights = interpreter.get_tensor(weights).astype(np.int64)
-        self._bias = interpreter.get_tensor(bias).astype(np.int64)
+        # The converter drops an all-zero bias: tensor index -1.
+        self._bias = (interpreter.get_tensor(bias).astype(np.int64) if bias >= 0
+                      else np.zeros(len(self._weights), dtype=np.int64))
         self._fc = dict(input_zero_point=int(q_in["zero_points"][0]),
                         multipliers=np.array([m for m, _ in multipliers]), shifts=np.array([s for _, s in multipliers]),
                         output_zero_point=int(q_out["zero_points"][0]))
