@@ -413,7 +413,7 @@ class ThresholdSweep:
 
 
 def match(detections: Sequence[Detection], keywords: Sequence[PlacedKeyword], *, sample_rate: int,
-          before: float = 0.1, after: float = 1.0) -> tuple[list[Detection | None], list[Detection]]:
+          before: float = 0.5, after: float = 1.0) -> tuple[list[Detection | None], list[Detection]]:
     """(the hit of each placed keyword or None, the false accepts).
 
     A detection hits the earliest placed keyword not yet hit whose word it names and whose window
@@ -499,7 +499,7 @@ class ThresholdResult:
 
 
 def evaluate_threshold(threshold: float, positive: ThresholdSweep, negative: ThresholdSweep | None,
-                       stream: KeywordStream, *, seconds_negative: float, before: float = 0.1,
+                       stream: KeywordStream, *, seconds_negative: float, before: float = 0.5,
                        after: float = 1.0) -> ThresholdResult:
     hits, false_positive = match(positive.detections(threshold), stream.keywords,
                                  sample_rate=stream.sample_rate, before=before, after=after)

@@ -65,8 +65,9 @@ def register(subparsers) -> None:
     scoring.add_argument("--thresholds", default="0.3:0.95:0.05", metavar="SPEC",
                          help="START:STOP:STEP (STOP included) or a comma-separated list (default "
                               "0.3:0.95:0.05); --threshold, the operating point, is always added")
-    scoring.add_argument("--hit-window", nargs=2, type=float, default=[0.1, 1.0], metavar=("BEFORE", "AFTER"),
-                         help="a hit lies between BEFORE s before and AFTER s after the clip's end (default 0.1 1.0)")
+    scoring.add_argument("--hit-window", nargs=2, type=float, default=[0.5, 1.0], metavar=("BEFORE", "AFTER"),
+                         help="a hit lies between BEFORE s before and AFTER s after the end of the spoken word "
+                              "(default 0.5 1.0: the model often fires before the word has quite died away)")
     scoring.add_argument("--target-fa-per-hour", type=float, default=0.5, metavar="R",
                          help="report the threshold with the fewest false rejects at no more than R false "
                               "accepts per hour (default 0.5)")
