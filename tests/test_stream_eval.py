@@ -285,13 +285,13 @@ def test_hits_false_accepts_and_fa_per_hour_by_hand():
         _detection(15.0, "on"),    # hit: exactly 1.0 s late is inside
         _detection(40.0, "stop"),  # nothing placed there: false accept
     ]
-    hits, false = match(positive, keywords, sample_rate=RATE)
+    hits, false = match(positive, keywords, sample_rate=RATE, before=0.1)  # a 0.1 s early allowance
     assert [h.time if h else None for h in hits] == [1.9, None, None, 15.0]
     assert [d.time for d in false] == [3.0, 5.85, 10.5, 40.0]
 
     stream = SimpleNamespace(keywords=keywords, sample_rate=RATE, duration=1800.0)  # half an hour
     negative = FixedSweep([_detection(t, "go") for t in (100.0, 700.0)])
-    result = evaluate_threshold(0.5, FixedSweep(positive), negative, stream, seconds_negative=1800.0)
+    result = evaluate_threshold(0.5, FixedSweep(positive), negative, stream, seconds_negative=1800.0, before=0.1)
     assert (result.false_rejects, result.keywords, result.false_reject_rate) == (2, 4, 0.5)
     assert result.false_rejects_by_snr == {20.0: (1, 2), 5.0: (1, 2)}
     assert (result.false_accepts_positive, result.false_accepts_negative, result.false_accepts) == (4, 2, 6)
