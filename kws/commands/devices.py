@@ -48,13 +48,18 @@ def _host_api_name(sounddevice: ModuleType, index: int) -> str:
         return "?"
 
 
-def input_devices(sounddevice: ModuleType) -> list[tuple[int, dict[str, Any]]]:
-    """(index, device info) of every device with at least one input channel."""
+def all_devices(sounddevice: ModuleType) -> list[dict[str, Any]]:
+    """Every device PortAudio sees (inputs and outputs), in index order."""
     try:
-        devices = sounddevice.query_devices()
+        return list(sounddevice.query_devices())
     except sounddevice.PortAudioError as error:
         raise KwsError(f"PortAudio cannot list audio devices: {error}") from None
-    return [(index, device) for index, device in enumerate(devices) if device["max_input_channels"] > 0]
+
+
+def input_devices(sounddevice: ModuleType) -> list[tuple[int, dict[str, Any]]]:
+    """(index, device info) of every device with at least one input channel."""
+    return [(index, device) for index, device in enumerate(all_devices(sounddevice))
+            if device["max_input_channels"] > 0]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
     devices = input_devices(sounddevice)
     if not devices:
         raise KwsError(NO_DEVICE)
+    print_input_devices(sounddevice, devices)
+    return 0
+
+
+def print_input_devices(sounddevice: ModuleType, devices: list[tuple[int, dict[str, Any]]]) -> None:
+    """The table of `kws devices` (also `kws listen --list-devices`); * marks the default input."""
     default_input = sounddevice.default.device[0]  # -1 when there is none
     print(f"  {'index':>5}  {'channels':>8}  {'rate (Hz)':>9}  {'host API':<12}  name")
     for index, device in devices:
@@ -70,4 +81,3 @@ def run(args: argparse.Namespace) -> int:
             f"{mark} {index:>5}  {device['max_input_channels']:>8}  {device['default_samplerate']:>9.0f}  "
             f"{_host_api_name(sounddevice, device['hostapi']):<12}  {device['name']}"
         )
-    return 0
