@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 extras="${1:-dev}"
 # PortAudio for sounddevice (kws listen, kws devices); espeak-ng speaks the example and,
 # later, synthetic training speech.
-system_packages=(libportaudio2 espeak-ng)
+system_packages=(libportaudio2 espeak-ng gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

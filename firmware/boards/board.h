@@ -1,0 +1,48 @@
+/*
+ * board.h: what an application needs from a board, and nothing else.
+ *
+ * Each directory under firmware/boards/ implements this interface together with its own
+ * reset handler and linker script. The start-up code calls board_init() before main().
+ *
+ * The counter measures work done, not wall time: on the QEMU boards, run with
+ * `-icount shift=0`, virtual time advances exactly 1 ns per executed instruction, so a timer
+ * clocked from virtual time counts instructions. On silicon the same counter would count core
+ * clock cycles; board_counter_to_instructions() says which unit the numbers are in.
+ */
+#ifndef KWS_BOARD_H
+#define KWS_BOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Board name, as kws.firmware.build spells it (the directory under firmware/boards/). */
+const char *board_name(void);
+
+/** Start the counter; called by the start-up code before main(). */
+void board_init(void);
+
+/** Free-running up-counter in board ticks; it wraps (on qemu-mps2-an386 every 2^24 ticks). */
+uint32_t board_counter_now(void);
+
+/** Ticks from start to end (both from board_counter_now), correct across one wrap. */
+uint32_t board_counter_elapsed(uint32_t start, uint32_t end);
+
+/** Ticks -> instructions (QEMU with -icount shift=0). */
+uint64_t board_counter_to_instructions(uint32_t ticks);
+
+/**
+ * The program's command line as the host passes it (semihosting SYS_GET_CMDLINE), split at
+ * spaces into at most max_args arguments stored in buffer (NUL-terminated). Returns argc;
+ * 0 if the host gives none.
+ */
+int board_command_line(char *buffer, size_t size, char **argv, int max_args);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KWS_BOARD_H */

@@ -1,0 +1,99 @@
+/*
+ * board.c: the qemu-mps2-an386 board (Arm MPS2 FPGA image AN386, a Cortex-M4F at 25 MHz) as
+ * QEMU emulates it: `qemu-system-arm -M mps2-an386`.
+ *
+ * Counter: SysTick clocked from the core clock (CLKSOURCE = 1), 25 MHz, free-running over its
+ * full 24-bit range. The DWT cycle counter is not emulated (it reads 0). Under
+ * `-icount shift=0` every instruction advances virtual time by exactly 1 ns, so one SysTick
+ * tick is 40 ns = 40 instructions: the counts are instructions, with a resolution of 40, and
+ * deterministic from run to run. They are not cycle counts of a real M4.
+ *
+ * Host I/O: semihosting (`-semihosting-config enable=on,target=native`), through newlib's
+ * librdimon for stdio and directly for the command line.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board.h"
+
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u) /* control and status */
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u) /* reload value */
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u) /* current value (counts down) */
+
+#define SYST_CSR_ENABLE (1u << 0)
+#define SYST_CSR_CLKSOURCE_CORE (1u << 2)
+#define SYST_MASK 0x00FFFFFFu
+
+#define CORE_CLOCK_HZ 25000000u
+/* Virtual nanoseconds (= instructions under -icount shift=0) per SysTick tick. */
+#define INSTRUCTIONS_PER_TICK (1000000000u / CORE_CLOCK_HZ)
+
+#define SEMIHOSTING_SYS_GET_CMDLINE 0x15
+
+const char *board_name(void)
+{
+    return "qemu-mps2-an386";
+}
+
+void board_init(void)
+{
+    SYST_CSR = 0u;
+    SYST_RVR = SYST_MASK;
+    SYST_CVR = 0u; /* any write clears it; it reloads on the next tick */
+    SYST_CSR = SYST_CSR_ENABLE | SYST_CSR_CLKSOURCE_CORE; /* no interrupt */
+}
+
+uint32_t board_counter_now(void)
+{
+    /* SysTick counts down; present it as an up-counter. */
+    return SYST_MASK - (SYST_CVR & SYST_MASK);
+}
+
+uint32_t board_counter_elapsed(uint32_t start, uint32_t end)
+{
+    return (end - start) & SYST_MASK;
+}
+
+uint64_t board_counter_to_instructions(uint32_t ticks)
+{
+    return (uint64_t)ticks * INSTRUCTIONS_PER_TICK;
+}
+
+static int semihosting_call(int operation, void *argument)
+{
+    register int r0 __asm__("r0") = operation;
+    register void *r1 __asm__("r1") = argument;
+    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+int board_command_line(char *buffer, size_t size, char **argv, int max_args)
+{
+    struct {
+        char *buffer;
+        int size;
+    } block = {buffer, (int)size};
+    int argc = 0;
+    char *p = buffer;
+
+    if (size == 0u || max_args <= 0) {
+        return 0;
+    }
+    if (semihosting_call(SEMIHOSTING_SYS_GET_CMDLINE, &block) != 0) {
+        return 0;
+    }
+    buffer[size - 1u] = '\0';
+    while (*p != '\0' && argc < max_args) {
+        while (*p == ' ') {
+            *p++ = '\0';
+        }
+        if (*p == '\0') {
+            break;
+        }
+        argv[argc++] = p;
+        while (*p != '\0' && *p != ' ') {
+            p++;
+        }
+    }
+    return argc;
+}

@@ -1,0 +1,141 @@
+/*
+ * startup.c: vector table and reset handler of qemu-mps2-an386 (Cortex-M4F).
+ *
+ * Linked with -nostartfiles: newlib's rdimon-crt0 takes its stack from SYS_HEAPINFO, which is
+ * not portable across QEMU's boards, so this board starts itself:
+ *
+ *   set SP, enable the FPU, copy .data, zero .bss, initialise_monitor_handles() (semihosting
+ *   stdin/stdout/stderr), __libc_init_array(), board_init(), exit(main(argc, argv)).
+ *
+ * exit() ends in semihosting SYS_EXIT(_EXTENDED), so main's return value becomes QEMU's exit
+ * status. A fault prints one line on the host's stderr and exits with status 1.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "board.h"
+
+/* From the linker script. */
+extern uint32_t __stack_top;
+extern uint32_t __data_start__, __data_end__, __data_load__;
+extern uint32_t __bss_start__, __bss_end__;
+
+/* From newlib / librdimon. */
+extern void initialise_monitor_handles(void);
+extern void __libc_init_array(void);
+
+extern int main(int argc, char **argv);
+
+void Reset_Handler(void);
+void Default_Handler(void);
+
+/* -nostartfiles leaves out crti.o, which defines these for __libc_init_array and exit. */
+void _init(void) {}
+void _fini(void) {}
+
+#define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
+#define CPACR_CP10_CP11_FULL (0xFu << 20)
+
+#define MAX_ARGS 8
+static char command_line[256];
+static char *arguments[MAX_ARGS + 1];
+
+void board_start(void) __attribute__((noreturn));
+
+void board_start(void)
+{
+    uint32_t *source;
+    uint32_t *destination;
+    int argc;
+
+    /* The code is built with -mfloat-abi=hard: the FPU must be on before any C library call. */
+    SCB_CPACR |= CPACR_CP10_CP11_FULL;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+
+    source = &__data_load__;
+    for (destination = &__data_start__; destination < &__data_end__;) {
+        *destination++ = *source++;
+    }
+    for (destination = &__bss_start__; destination < &__bss_end__;) {
+        *destination++ = 0u;
+    }
+
+    initialise_monitor_handles();
+    __libc_init_array();
+    board_init();
+
+    argc = board_command_line(command_line, sizeof command_line, arguments, MAX_ARGS);
+    arguments[argc] = NULL;
+    exit(main(argc, arguments));
+}
+
+__attribute__((naked, noreturn)) void Reset_Handler(void)
+{
+    /* QEMU loads SP from the vector table, but a debugger's "jump to entry" does not. */
+    __asm__ volatile(
+        "ldr r0, =__stack_top\n\t"
+        "mov sp, r0\n\t"
+        "b board_start\n\t");
+}
+
+/* Semihosting without the C library: the state may be too broken for stdio. */
+static void semihosting_fault_exit(void) __attribute__((noreturn));
+
+static void semihosting_fault_exit(void)
+{
+    static const char message[] = "qemu-mps2-an386: fault (unhandled exception); exiting with status 1\n";
+    register uint32_t r0 __asm__("r0");
+    register const void *r1 __asm__("r1");
+
+    r0 = 0x04u; /* SYS_WRITE0 */
+    r1 = message;
+    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    r0 = 0x18u;       /* SYS_EXIT */
+    r1 = (const void *)0x20023u; /* ADP_Stopped_RunTimeErrorUnknown: QEMU exits with status 1 */
+    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    for (;;) {
+    }
+}
+
+void Default_Handler(void)
+{
+    semihosting_fault_exit();
+}
+
+void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void HardFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void MemManage_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void BusFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void UsageFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void DebugMon_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
+
+/* The initial stack pointer, then the 15 system exception handlers; this board's
+   applications enable no external interrupt. */
+typedef struct {
+    uint32_t *initial_sp;
+    void (*handlers[15])(void);
+} vector_table_t;
+
+__attribute__((section(".vectors"), used)) static const vector_table_t vector_table = {
+    &__stack_top,
+    {
+        Reset_Handler,
+        NMI_Handler,
+        HardFault_Handler,
+        MemManage_Handler,
+        BusFault_Handler,
+        UsageFault_Handler,
+        0,
+        0,
+        0,
+        0,
+        SVC_Handler,
+        DebugMon_Handler,
+        0,
+        PendSV_Handler,
+        SysTick_Handler,
+    },
+};
