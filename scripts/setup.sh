@@ -12,8 +12,11 @@ cd "$(dirname "$0")/.."
 
 extras="${1:-dev}"
 # PortAudio for sounddevice (kws listen, kws devices); espeak-ng speaks the example and,
-# later, synthetic training speech.
-system_packages=(libportaudio2 espeak-ng gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+# later, synthetic training speech. The tests also build firmware: the Arm toolchain and QEMU.
+system_packages=(libportaudio2 espeak-ng)
+if [ "$extras" = dev ]; then
+  system_packages+=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -45,5 +48,10 @@ if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip 
   tail -n 40 "$log" >&2
   echo "setup: pip install failed; the whole log is in $log" >&2
   exit 1
+fi
+if [ "$extras" = dev ]; then
+  # CMSIS-DSP's C sources for the firmware, from the pinned cmsisdsp sdist (sha256-checked,
+  # cached in ~/.cache/kws): fetched here, at install time, so tests never download.
+  .venv/bin/python -m kws.firmware.cmsis_dsp >/dev/null
 fi
 echo "setup: done; activate with: source .venv/bin/activate"

@@ -189,3 +189,12 @@ def cmsis_dsp_sources(cache: Path | None = None) -> CmsisDspSources:
         private_include=root / "PrivateInclude",
         license=root / "LICENSE",
     )
+
+
+if __name__ == "__main__":
+    # `python -m kws.firmware.cmsis_dsp`: fetch (once) and extract the sources, as
+    # scripts/setup.sh does, so that builds and tests never need the network.
+    try:
+        print(cmsis_dsp_sources().root)
+    except KwsError as problem:
+        raise SystemExit(f"kws: error: {problem}") from None
