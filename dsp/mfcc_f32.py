@@ -28,6 +28,7 @@ from functools import lru_cache
 import numpy as np
 
 from .config import MfccConfig
+from .mfcc_q15 import frame_signal
 from .tables import dct_matrix, mel_filters, window
 
 LOG_FLOOR = 1e-6  # added before the log, as arm_mfcc_f32 does
@@ -46,12 +47,7 @@ def _f32_tables(config: MfccConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def frame_float_signal(samples: np.ndarray, *, config: MfccConfig) -> np.ndarray:
     """(n_samples,) float -> (n_frames, fft_length) float64 whole frames, zero-padded."""
-    n_frames = config.n_frames(len(samples))
-    frames = np.zeros((n_frames, config.fft_length))
-    if n_frames:
-        windows = np.lib.stride_tricks.sliding_window_view(samples, config.frame_length)
-        frames[:, : config.frame_length] = windows[:: config.hop_length][:n_frames]
-    return frames
+    return frame_signal(np.asarray(samples, dtype=np.float64), config=config, dtype=np.float64)
 
 
 def log_mel_f32(samples: np.ndarray, *, config: MfccConfig = MfccConfig()) -> np.ndarray:

@@ -29,10 +29,10 @@ _MEL_SHIFT = 10  # headroom so that the mel sums fit in q31
 _LOG_TO_Q8_7_SHIFT = 19  # q5.26 (plus offsets) -> q8.7
 
 
-def frame_signal(samples: np.ndarray, *, config: MfccConfig) -> np.ndarray:
-    """(n_samples,) -> (n_frames, fft_length) int32: whole frames, each zero-padded to the FFT length."""
+def frame_signal(samples: np.ndarray, *, config: MfccConfig, dtype: type = np.int32) -> np.ndarray:
+    """(n_samples,) -> (n_frames, fft_length) ``dtype``: whole frames, each zero-padded to the FFT length."""
     n_frames = config.n_frames(len(samples))
-    frames = np.zeros((n_frames, config.fft_length), dtype=np.int32)
+    frames = np.zeros((n_frames, config.fft_length), dtype=dtype)
     if n_frames:
         windows = np.lib.stride_tricks.sliding_window_view(samples, config.frame_length)
         frames[:, : config.frame_length] = windows[:: config.hop_length][:n_frames]
