@@ -17,7 +17,7 @@ import numpy as np
 from .data.speech_commands import LABELS
 from .errors import KwsError
 from .input_rule import InputRule
-from .model_file import load_model, write_model
+from .model_file import KwsModel, load_model, model_document, model_from_document, write_model
 
 CREDITS = ("Speech Commands v0.02 and v0.01 (Warden 2018, arXiv:1804.03209), CC-BY 4.0: "
            "the shared even-speaker half of the v0.02 test split and v0.01 unknown words")
@@ -38,11 +38,11 @@ def _tflite_float_accuracy(tflite: bytes, inputs: np.ndarray, labels: np.ndarray
     return correct / max(1, len(labels))
 
 
-def int8_accuracy(model_json: Path, features: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-    """Accuracy of a saved kws model on q8.7 features, with reference kernels; and its predictions."""
+def int8_accuracy(model: "KwsModel | Path", features: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+    """Accuracy of a kws model (or its path) on q8.7 features, with reference kernels; and its predictions."""
     from .inference import Classifier
 
-    classifier = Classifier(load_model(model_json))
+    classifier = Classifier(model if isinstance(model, KwsModel) else load_model(model))
     predicted = np.array([int(np.argmax(classifier.scores(f))) for f in features], dtype=int)
     return float(np.mean(predicted == labels)) if len(labels) else float("nan"), predicted
 
@@ -91,13 +91,13 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
                                      "files_sha256": hashlib.sha256(calibration_list.encode()).hexdigest()},
                      "data": CREDITS},
     }
-    write_model(out, tflite_int8, metadata)
-    int8, _ = int8_accuracy(out, val_features, val_labels)
+    in_memory = model_from_document(out, tflite_int8, model_document(out, tflite_int8, metadata))
+    int8, _ = int8_accuracy(in_memory, val_features, val_labels)
+
     def measured(value: float) -> float | None:  # None where the run held out no speakers
         return None if np.isnan(value) else value
 
     accuracy = {"validation_clips": int(len(val_labels)), "keras_float": measured(keras_accuracy),
                 "tflite_float": measured(float_accuracy), "tflite_int8_reference_kernels": measured(int8)}
-    # Written again with the measured accuracies: they describe this very flatbuffer.
     write_model(out, tflite_int8, {**metadata, "accuracy": accuracy})
     return {"model": str(out), "bytes": len(tflite_int8), "accuracy": accuracy}

@@ -71,13 +71,18 @@ def resolve_model_path(path: Path | str | None) -> Path:
     return path
 
 
+def model_document(json_path: Path, tflite: bytes, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The JSON description of ``tflite`` with ``metadata``, as :func:`write_model` writes it."""
+    return {"format": FORMAT, **metadata, "tflite": Path(json_path).with_suffix(".tflite").name,
+            "tflite_sha256": sha256_hex(tflite), "tflite_bytes": len(tflite)}
+
+
 def write_model(json_path: Path, tflite: bytes, metadata: dict[str, Any]) -> Path:
     """Write NAME.tflite and NAME.json together, atomically; returns the JSON path."""
     json_path = Path(json_path)
-    tflite_path = json_path.with_suffix(".tflite")
-    document = {"format": FORMAT, **metadata, "tflite": tflite_path.name, "tflite_sha256": sha256_hex(tflite),
-                "tflite_bytes": len(tflite)}
-    write_files_atomically({tflite_path: tflite, json_path: (json.dumps(document, indent=2) + "\n").encode()})
+    document = model_document(json_path, tflite, metadata)
+    write_files_atomically({json_path.with_suffix(".tflite"): tflite,
+                            json_path: (json.dumps(document, indent=2) + "\n").encode()})
     return json_path
 
 
@@ -108,6 +113,13 @@ def load_model(path: Path | str | None = None) -> KwsModel:
     expected = _field(document, "tflite_sha256", json_path)
     if sha256_hex(tflite) != expected:
         raise KwsError(f"{tflite_path} is corrupt or not the model {json_path.name} describes (sha256 mismatch)")
+    return model_from_document(json_path, tflite, document)
+
+
+def model_from_document(json_path: Path, tflite: bytes, document: dict[str, Any]) -> KwsModel:
+    """A :class:`KwsModel` from its description and flatbuffer (already read and verified)."""
+    json_path = Path(json_path)
+    tflite_path = json_path.parent / _field(document, "tflite", json_path)
     try:
         quant = _field(document, "quantization", json_path)
         return KwsModel(

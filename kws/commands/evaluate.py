@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.speech_commands import scan
     from ..errors import KwsError
     from ..exporting import int8_accuracy
-    from ..model_file import load_model, resolve_model_path
+    from ..model_file import load_model
     from ..plots import confusion_matrix, plot_confusion
 
     model = load_model(args.model)
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     features = clip_features([c.path for c in clips], config=model.mfcc, clip_samples=model.clip_samples,
                              cache_dir=args.cache)
     labels = np.array([model.labels.index(c.label) for c in clips])
-    accuracy, predicted = int8_accuracy(resolve_model_path(args.model), features, labels)
+    accuracy, predicted = int8_accuracy(model, features, labels)
     matrix = confusion_matrix(labels, predicted, len(model.labels))
     recall = {label: (float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None)
               for i, label in enumerate(model.labels)}
