@@ -45,7 +45,9 @@ def quiet_tensorflow() -> None:
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            import tensorflow
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+    # Python-side warnings too (e.g. tf.function retracing notes from Keras' predict).
+    tensorflow.get_logger().setLevel("ERROR")
