@@ -80,11 +80,12 @@ data) should do at least as well on new speakers; that is an expectation, not a 
   v0.02 training split that Hello Edge (DS-CNN-S 94.4 %) and MLPerf Tiny train on. This is by
   far the largest lever: `kws data download speech-commands`, then the same recipe
   (`kws train --data datasets/downloads/speech_commands_v0.02 ...`, which uses the official lists).
-- **Recipe, untuned.** 25 epochs (validation accuracy flattens around 88 % from epoch ~15), distillation
-  at T = 4, α = 0.3, augmentation strength set by one measurement only. A sweep of T/α and of the
-  noise SNR on the held-out speakers is cheap and not yet done.
-- **Synthetic speech** (espeak-ng voices and variants, flite) as extra keyword clips: possible, not
-  measured yet.
+- **Recipe, barely tuned.** 25 epochs (validation accuracy flattens around 88 % from epoch ~15; 40
+  epochs gave nothing on seed 0), distillation at T = 4, α = 0.3 (T = 2, α = 0.5 was worse on seed
+  0), augmentation strength set by one measurement only. A proper multi-seed sweep is still to do.
+- **Synthetic speech:** 960 espeak-ng keyword clips (96 voices) gave no gain to the student alone
+  and cost the distilled student 3.6 points on seed 0 (`benchmarks/README.md`); flite and other
+  voices are untried.
 - **Where it errs.** The largest confusion is "off" heard as "up" (9 of 34 held-out "off" clips for
   seed 0); "go"/"no" and "down"/"no" follow.
 - **As an always-on detector** the 12-class model fires on continuous speech (see
