@@ -70,10 +70,11 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: int | np.ndarray, shift: int | np.ndarray) -> np.ndarray:
     """x * multiplier * 2**(shift - 31), rounded once (half up), as LiteRT's kernels do.
 
-    LiteRT is built with TFLITE_SINGLE_ROUNDING: one 64-bit product and one rounding shift,
-    not gemmlowp's doubling high multiply followed by a second rounding. Measured on the
-    default model's FULLY_CONNECTED: this form matched all 1,000 test inputs, the two-step
-    form missed 27. The firmware's requantisation must be this one too.
+    LiteRT's reference FULLY_CONNECTED requantises its (64-bit) accumulators with one product
+    and one rounding shift, not gemmlowp's doubling high multiply followed by a second rounding:
+    measured on the default model, this form matched all 1,000 test inputs, the two-step form
+    missed 27. (Its CONV_2D and DEPTHWISE_CONV_2D do use the two-step form; see
+    firmware/src/kws_int8_ops.c and tests/test_int8_kernels.py.)
     """
     total_shift = 31 - np.asarray(shift, dtype=np.int64)
     product = np.asarray(x, dtype=np.int64) * np.asarray(multiplier, dtype=np.int64)
