@@ -260,6 +260,44 @@ def footprint(map_file: Path, groups: dict[str, str]) -> dict[str, ElfSize]:
     return {name: ElfSize(*values) for name, values in totals.items()}
 
 
+@dataclass(frozen=True)
+class Linked:
+    """What :func:`compile_and_link` did."""
+
+    elf: Path
+    map_file: Path
+    link: list[str]  # the link command
+    stale: list["_Compile"]  # the compilations this call ran
+    warnings: dict[str, str]  # compiler diagnostics by source file (empty when clean)
+
+
+def compile_and_link(compiles: list["_Compile"], *, gcc: str, target, out_dir: Path, name: str,
+                     jobs: int | None = None) -> Linked:
+    """Compile what is out of date (in parallel) and link ``out_dir/NAME.elf`` (and its map),
+    atomically, for ``target``'s board. Shared by every image kws builds."""
+    stale = [c for c in compiles if not c.up_to_date()]
+    warnings: dict[str, str] = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        for compile_, future in [(c, pool.submit(c.run)) for c in stale]:
+            diagnostics = future.result()
+            if diagnostics:
+                warnings[str(compile_.source)] = diagnostics
+    elf = out_dir / f"{name}.elf"
+    map_file = out_dir / f"{name}.map"
+    partial = out_dir / f".{name}.elf.tmp"
+    link = [
+        gcc, *target.cpu_flags, *LIBC_SPECS, *LINK_SPECS, "-nostartfiles",
+        "-Wl,--gc-sections", f"-Wl,-Map={map_file}", "-T", str(target.directory / "link.ld"),
+        *[str(c.obj) for c in compiles], "-o", str(partial),
+    ]
+    try:
+        _run_tool(link, f"linking {name}.elf")
+        os.replace(partial, elf)
+    finally:
+        partial.unlink(missing_ok=True)
+    return Linked(elf, map_file, link, stale, warnings)
+
+
 def build_mfcc_dump(
     config: MfccConfig = MfccConfig(),
     out_dir: Path | str = Path("build") / "firmware",
@@ -326,28 +364,8 @@ def build_mfcc_dump(
     if missing:
         raise KwsError(f"missing source files: {', '.join(missing)}")
 
-    stale = [c for c in compiles if not c.up_to_date()]
-    workers = jobs or os.cpu_count() or 1
-    warnings = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        for compile_, future in [(c, pool.submit(c.run)) for c in stale]:
-            diagnostics = future.result()
-            if diagnostics:
-                warnings[str(compile_.source)] = diagnostics
-
-    elf = out_dir / "mfcc_dump.elf"
-    map_file = out_dir / "mfcc_dump.map"
-    partial = out_dir / ".mfcc_dump.elf.tmp"
-    link = [
-        gcc, *target.cpu_flags, *LIBC_SPECS, *LINK_SPECS, "-nostartfiles",
-        "-Wl,--gc-sections", f"-Wl,-Map={map_file}", "-T", str(target.directory / "link.ld"),
-        *[str(c.obj) for c in compiles], "-o", str(partial),
-    ]
-    try:
-        _run_tool(link, "linking mfcc_dump.elf")
-        os.replace(partial, elf)
-    finally:
-        partial.unlink(missing_ok=True)
+    linked = compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name="mfcc_dump", jobs=jobs)
+    elf, map_file, link, stale, warnings = linked.elf, linked.map_file, linked.link, linked.stale, linked.warnings
 
     size = elf_size(elf)
     parts = footprint(

@@ -1,0 +1,111 @@
+"""Run an int8 ``.tflite`` model on the firmware's kernels, in QEMU.
+
+:func:`build_infer` generates C for the model (:mod:`kws.firmware.generate`) and builds
+``firmware/apps/infer.c`` with it for a board (the compiler flags, start-up code and linker script
+of :mod:`kws.firmware.build`; plain C, -O2; no CMSIS-DSP). :func:`infer` also runs it::
+
+    outputs, instructions = infer(tflite_bytes, inputs, out_dir)
+
+``inputs`` is ``[N, *input_shape]`` int8; ``outputs`` is ``[N, *output_shape]`` int8 and
+``instructions`` the ``[N]`` instruction counts of each ``kws_model_invoke`` call (resolution 40).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import KwsError
+from . import build as fw
+from .generate import GeneratedModel, generate_model
+from .qemu import run_elf
+
+_LINE = re.compile(r"^inference (\d+) instructions (\d+)$")
+_DONE = re.compile(r"^done inferences=(\d+)$")
+
+
+@dataclass(frozen=True)
+class InferBuild:
+    board: fw.Board
+    model: GeneratedModel
+    out_dir: Path
+    elf: Path
+    size: fw.ElfSize
+    compiled: int
+    #: Compiler diagnostics of this call's compilations, by source file (empty when clean).
+    warnings: dict[str, str]
+
+
+def build_infer(model_content: bytes, out_dir: Path | str, *, board: str = fw.DEFAULT_BOARD) -> InferBuild:
+    """Generate the model's C into ``out_dir/generated`` and link ``out_dir/infer.elf``."""
+    if board not in fw.BOARDS:
+        raise KwsError(f"unknown board {board!r}; known: {', '.join(sorted(fw.BOARDS))}")
+    target = fw.BOARDS[board]
+    fw.require_toolchain()
+    gcc = shutil.which(fw.GCC)
+    out_dir = Path(out_dir).resolve()
+    generated = out_dir / "generated"
+    objects_dir = out_dir / "obj"
+    generated.mkdir(parents=True, exist_ok=True)
+    model = generate_model(model_content)
+    fw._write_if_changed(generated / model.header_name, model.header)
+    fw._write_if_changed(generated / model.source_name, model.source)
+
+    src = fw.FIRMWARE_DIR / "src"
+    own = tuple(
+        [gcc, *target.cpu_flags, *fw.OPT_FLAGS, *fw.LIBC_SPECS, *fw.OWN_FLAGS,
+         f"-I{src}", f"-I{fw.FIRMWARE_DIR / 'boards'}", f"-I{generated}"]
+    )
+    compiles = [
+        fw._Compile(src / "kws_int8_ops.c", objects_dir / "kws" / "kws_int8_ops.o", own),
+        fw._Compile(generated / model.source_name, objects_dir / "kws" / "kws_model.o", own),
+        fw._Compile(fw.FIRMWARE_DIR / "apps" / "infer.c", objects_dir / "app" / "infer.o", own),
+        fw._Compile(target.directory / "startup.c", objects_dir / "board" / "startup.o", own),
+        fw._Compile(target.directory / "board.c", objects_dir / "board" / "board.o", own),
+    ]
+    linked = fw.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name="infer")
+    elf, stale, warnings = linked.elf, linked.stale, linked.warnings
+    return InferBuild(target, model, out_dir, elf, fw.elf_size(elf), len(stale), warnings)
+
+
+def run_infer(build: InferBuild, inputs: np.ndarray, *, timeout: float = 120.0) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``build``'s image on ``inputs`` ([N, *input_shape] int8): (outputs, instructions)."""
+    model = build.model
+    inputs = np.asarray(inputs)
+    if inputs.dtype != np.int8:
+        raise ValueError(f"expected int8 inputs, got {inputs.dtype}")
+    n = inputs.shape[0] if inputs.ndim else 0
+    if inputs.size != n * model.input_size:
+        raise ValueError(f"expected [N, {model.input_size} elements] inputs, got shape {inputs.shape}")
+    work = build.out_dir / "run"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "outputs.raw").unlink(missing_ok=True)
+    np.ascontiguousarray(inputs).tofile(work / "inputs.raw")
+    result = run_elf(build.elf, ["infer", "inputs.raw", "outputs.raw"], machine=build.board.qemu_machine,
+                     cwd=work, timeout=timeout)
+    if result.returncode != 0:
+        tail = (result.stderr.strip() or result.stdout.strip())[-2000:]
+        raise KwsError(f"infer on {build.board.name}: exit status {result.returncode}: {tail}")
+    counts, done = [], None
+    for line in result.stdout.splitlines():
+        if match := _LINE.match(line):
+            if int(match.group(1)) != len(counts):
+                raise KwsError(f"infer: inferences out of order at {line!r}")
+            counts.append(int(match.group(2)))
+        elif match := _DONE.match(line):
+            done = int(match.group(1))
+    raw = np.fromfile(work / "outputs.raw", dtype=np.int8)
+    if done != n or len(counts) != n or raw.size != n * model.output_size:
+        raise KwsError(f"infer: expected {n} inferences, got done={done}, {len(counts)} counts, "
+                       f"{raw.size} output bytes")
+    return raw.reshape((n, *model.output_shape)), np.array(counts, dtype=np.int64)
+
+
+def infer(model_content: bytes, inputs: np.ndarray, out_dir: Path | str, *,
+          board: str = fw.DEFAULT_BOARD) -> tuple[np.ndarray, np.ndarray]:
+    """Build for ``board`` into ``out_dir`` and run ``inputs``: (outputs, instructions per inference)."""
+    return run_infer(build_infer(model_content, out_dir, board=board), inputs)

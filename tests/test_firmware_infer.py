@@ -1,0 +1,145 @@
+"""The generated model (kws.firmware.generate: weights, parameter structs, ping-pong memory plan,
+op sequence) on the firmware's int8 kernels, built for a Cortex-M4F and run in QEMU
+(firmware/apps/infer.c via kws.firmware.infer), equals LiteRT's BUILTIN_REF kernels (0 LSB).
+
+The tests that build and run firmware skip where arm-none-eabi-gcc or qemu-system-arm is not on
+PATH (scripts/setup.sh installs both); the generator is checked everywhere.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import assert_bit_exact, shared_data
+
+from dsp import mfcc_q15
+from kws.errors import KwsError
+from kws.firmware import int8_host
+from kws.firmware.generate import generate_model
+from kws.model_file import load_model
+
+_MISSING = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
+needs_toolchain = pytest.mark.skipif(
+    bool(_MISSING),
+    reason=f"{' and '.join(_MISSING)} missing (bash scripts/setup.sh installs the Arm toolchain and QEMU)",
+)
+
+MICRO_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "models" / "tflm_micro_speech_quantized.tflite"
+
+#: Multiply-accumulates of one inference of the default model: CONV_2D 10x4 stride 2 (320,000),
+#: 4 x DEPTHWISE_CONV_2D 3x3 (288,000), 4 x pointwise CONV_2D 64->64 (2,048,000), FULLY_CONNECTED
+#: 64->12 (768).
+DEFAULT_MACS = 2_656_768
+
+
+def _reference(content: bytes, inputs: np.ndarray) -> np.ndarray:
+    interpreter = int8_host.reference_interpreter(content)
+    inp, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    results = []
+    for x in inputs:
+        interpreter.set_tensor(inp, x)
+        interpreter.invoke()
+        results.append(interpreter.get_tensor(out).copy())
+    return np.stack(results)
+
+
+def _random_inputs(shape, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    inputs = [rng.integers(-128, 128, shape).astype(np.int8) for _ in range(n)]
+    inputs += [np.full(shape, v, np.int8) for v in (-128, 0, 127)]
+    return np.stack(inputs)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def default_build(model, tmp_path_factory):
+    from kws.firmware.infer import build_infer
+
+    return build_infer(model.tflite, tmp_path_factory.mktemp("infer_default"))
+
+
+# --- the generator (no toolchain needed) -------------------------------------------------------
+
+
+def test_generated_default_model(model):
+    generated = generate_model(model.tflite)
+    assert generated.input_shape == (1, model.n_frames, model.mfcc.n_mfcc, 1)
+    assert generated.output_shape == (1, len(model.labels))
+    assert generated.ops == ["CONV_2D", *["DEPTHWISE_CONV_2D", "CONV_2D"] * 4, "AVERAGE_POOL_2D",
+                             "FULLY_CONNECTED", "SOFTMAX"]
+    # Two ping-pong slots, each the largest intermediate tensor (25 x 5 x 64).
+    assert generated.arena_size == 2 * 25 * 5 * 64
+    assert f"#define KWS_MODEL_ARENA_SIZE {generated.arena_size}u" in generated.header
+    assert "malloc" not in generated.source
+    # LiteRT's roundings: two-step in the convolutions, single in FULLY_CONNECTED.
+    assert "op10_shifts, 1};" in generated.source and "op0_shifts, 0};" in generated.source
+
+
+def test_generator_rejects_a_non_model():
+    with pytest.raises((KwsError, ValueError, RuntimeError)):
+        generate_model(b"not a flatbuffer" * 8)
+
+
+# --- on the device -------------------------------------------------------------------------------
+
+
+@needs_toolchain
+def test_default_model_random_inputs_bit_exact(model, default_build):
+    from kws.firmware.infer import run_infer
+
+    assert default_build.warnings == {}
+    inputs = _random_inputs(default_build.model.input_shape, 20, seed=11)
+    outputs, instructions = run_infer(default_build, inputs)
+    assert_bit_exact(outputs, _reference(model.tflite, inputs), "default model, random inputs")
+    # Plain-C reference kernels on a Cortex-M4F: measured about 40.26 M instructions per
+    # inference (0.066 MACs per instruction), nearly independent of the input.
+    per_mac = instructions / DEFAULT_MACS
+    print(f"default model: instructions per inference {int(np.median(instructions)):,} "
+          f"(min {instructions.min():,}, max {instructions.max():,}); "
+          f"MACs/instruction {DEFAULT_MACS / np.median(instructions):.4f}")
+    assert np.all((per_mac > 2) & (per_mac < 40)), instructions
+    assert instructions.max() - instructions.min() < 0.01 * instructions.min()
+
+
+@needs_toolchain
+def test_default_model_real_mfcc_windows_bit_exact(model, default_build):
+    from kws.firmware.infer import run_infer
+
+    root = shared_data("speech_commands_v2_test_dev")
+    words = sorted(p for p in root.iterdir() if p.is_dir() and p.name != "_background_noise_")
+    windows = []
+    for word_dir in words[:6]:
+        path = sorted(word_dir.glob("*.wav"))[0]
+        samples, _ = sf.read(path, dtype="int16")
+        samples = np.pad(samples, (0, max(0, 16000 - len(samples))))[:16000]
+        q8_7 = mfcc_q15(samples, config=model.mfcc)
+        windows.append(model.input_rule.apply(q8_7).reshape(default_build.model.input_shape))
+    inputs = np.stack(windows).astype(np.int8)
+    outputs, _ = run_infer(default_build, inputs)
+    assert_bit_exact(outputs, _reference(model.tflite, inputs), "default model, real MFCC windows")
+
+
+@needs_toolchain
+def test_tflm_micro_speech_bit_exact(tmp_path):
+    """TensorFlow Lite Micro's micro_speech model: RESHAPE (aliased), DEPTHWISE_CONV_2D with a
+    depth multiplier of 8 and stride 2, FULLY_CONNECTED over 4,000 inputs, SOFTMAX."""
+    from kws.firmware.infer import infer
+
+    if not MICRO_SPEECH.exists():
+        pytest.skip(f"the micro_speech model is not available here ({MICRO_SPEECH} absent)")
+    content = MICRO_SPEECH.read_bytes()
+    generated = generate_model(content)
+    assert generated.ops == ["RESHAPE", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX"]
+    inputs = _random_inputs(generated.input_shape, 20, seed=12)
+    outputs, instructions = infer(content, inputs, tmp_path)
+    assert_bit_exact(outputs, _reference(content, inputs), "micro_speech, random inputs")
+    print(f"micro_speech: instructions per inference {int(np.median(instructions)):,}")
+    assert np.all(instructions > 0)
