@@ -1,0 +1,47 @@
+"""`kws firmware infer`: the network on the firmware's kernels in QEMU, from the command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import assert_bit_exact, assert_one_error_line
+
+from kws.cli import main
+from kws.inference import Classifier
+from kws.model_file import load_model
+
+needs_toolchain = pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("arm-none-eabi-gcc", "qemu-system-arm")),
+    reason="arm-none-eabi-gcc or qemu-system-arm missing (bash scripts/setup.sh installs them)",
+)
+
+
+@needs_toolchain
+def test_infer_prints_reference_outputs_and_instructions(tmp_path, capsys):
+    model = load_model()
+    inputs = np.random.default_rng(3).integers(-128, 128, (3, model.n_frames, model.mfcc.n_mfcc, 1), dtype=np.int8)
+    np.save(tmp_path / "x.npy", inputs)
+    assert main(["firmware", "infer", "--model", str(model.json_path), "--inputs", str(tmp_path / "x.npy"),
+                 "--json", "--build-dir", str(tmp_path / "build")]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 3
+    reference = Classifier(model)
+    for line, x in zip(lines, inputs):
+        assert_bit_exact(np.array(line["output"], dtype=np.int8), reference.scores_from_int8(x[..., 0]), "firmware")
+        assert 10_000_000 < line["instructions"] < 200_000_000
+
+
+def test_bad_inputs_are_one_line(tmp_path, capsys):
+    model = load_model()
+    np.save(tmp_path / "float.npy", np.zeros((1, 49, 10, 1), dtype=np.float32))
+    (tmp_path / "junk.npy").write_text("not numpy")
+    for argv in (["--inputs", str(tmp_path / "float.npy")], ["--inputs", str(tmp_path / "junk.npy")],
+                 ["--inputs", str(tmp_path / "missing.npy")]):
+        status = main(["firmware", "infer", "--model", str(model.json_path), *argv])
+        assert_one_error_line(status, capsys.readouterr().err)
+    np.save(tmp_path / "ok.npy", np.zeros((1, 49, 10, 1), dtype=np.int8))
+    assert_one_error_line(main(["firmware", "infer", "--model", str(tmp_path / "nope.tflite"),
+                                "--inputs", str(tmp_path / "ok.npy")]), capsys.readouterr().err)
