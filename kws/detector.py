@@ -71,6 +71,12 @@ class Detection:
 Event = Union[Inference, Detection]
 
 
+def threshold_sums(threshold: float, output_scale: float, smoothing: int) -> list[int]:
+    """The integer a moving sum of ``count`` offsets (score - zero point) must reach, for
+    count = 1..smoothing: ``ceil(threshold / output_scale * count)``."""
+    return [math.ceil(threshold / output_scale * count - 1e-9) for count in range(1, smoothing + 1)]
+
+
 class Detector:
     """Streaming keyword detection with one model. Feed :meth:`process` any chunk sizes."""
 
@@ -95,10 +101,7 @@ class Detector:
         self.window_frames = model.n_frames
         hop_ms = 1000.0 * model.mfcc.hop_length / model.mfcc.sample_rate
         self.refractory_inferences = math.ceil(config.refractory_ms / (config.inference_every * hop_ms))
-        quant = model.output_quantization
-        # Integer threshold on a sum of `count` offsets (score - zero point), per window fill.
-        self._threshold_sums = [math.ceil(config.threshold / quant.scale * count - 1e-9)
-                                for count in range(1, config.smoothing + 1)]
+        self._threshold_sums = threshold_sums(config.threshold, model.output_quantization.scale, config.smoothing)
         self.reset()
 
     def reset(self) -> None:
@@ -146,7 +149,7 @@ class Detector:
         self._recent[self._inferences % self.config.smoothing] = scores.astype(np.int32) - zero_point
         self._inferences += 1
         count = min(self._inferences, self.config.smoothing)
-        sums = self._recent.sum(axis=0) if count == self.config.smoothing else self._recent[:count].sum(axis=0)
+        sums = self._recent[:count].sum(axis=0)  # slots fill in order, so the first `count` are the live ones
         if self._inferences - 1 < self._quiet_until:
             return events
         keyword_sums = sums[self.keyword_index]

@@ -35,7 +35,7 @@ from typing import Iterable, Sequence, Union
 import numpy as np
 
 from .audio import load_audio
-from .detector import Detection, Detector, Inference
+from .detector import Detection, Detector, Inference, threshold_sums
 from .errors import KwsError
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -383,9 +383,8 @@ class ThresholdSweep:
         self.best_sum = keyword_sums[index, self.best] if n else np.zeros(0, dtype=np.int64)
 
     def threshold_sums(self, threshold: float) -> np.ndarray:
-        """The integer threshold per window fill (count 1..smoothing); Detector's formula."""
-        return np.array([math.ceil(threshold / self.scale * count - 1e-9)
-                         for count in range(1, self.smoothing + 1)], dtype=np.int64)
+        """The integer threshold per window fill (count 1..smoothing), as the detector uses it."""
+        return np.array(threshold_sums(threshold, self.scale, self.smoothing), dtype=np.int64)
 
     def detections(self, threshold: float) -> list[Detection]:
         detector = self.detector
