@@ -94,7 +94,7 @@ class _ReferenceHead:
         ops = interpreter._get_ops_details()
         if [op["op_name"] for op in ops[-2:]] != ["FULLY_CONNECTED", "SOFTMAX"]:
             raise KwsError(f"{model.tflite_path}: the fast path needs a model ending in FULLY_CONNECTED, SOFTMAX")
-        fc, softmax = ops[-2], ops[-1]
+        fc = ops[-2]
         details = {d["index"]: d for d in interpreter.get_tensor_details()}
         self._pooled, weights, bias = fc["inputs"][:3]
         q_in = details[self._pooled]["quantization_parameters"]

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from dsp import MfccConfig, mfcc_q15
+from dsp import MfccConfig
 
 from .atomic import write_file_atomically
 from .data.augment import AugmentConfig, augment_audio, mask_features

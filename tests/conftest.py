@@ -49,6 +49,22 @@ def assert_one_error_line(code: int, err: str) -> str:
     return lines[0]
 
 
+class _PortAudioMissing:
+    """An import hook that makes `import sounddevice` fail as it does without libportaudio."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return None
+
+
+@pytest.fixture
+def without_portaudio(monkeypatch):
+    """`import sounddevice` raises OSError, as on a machine without PortAudio."""
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_PortAudioMissing()] + sys.meta_path)
+
+
 def require_cmsisdsp():
     """The cmsisdsp binding, built plain-C; skips where absent or built with Neon."""
     cmsisdsp = pytest.importorskip("cmsisdsp")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.abc
 import json
 import os
 import subprocess
@@ -359,18 +358,7 @@ def test_devices_lists_only_inputs_and_marks_the_default(monkeypatch, capsys):
     assert "HDMI" not in "\n".join(rows)
 
 
-class _PortAudioMissing(importlib.abc.MetaPathFinder):
-    """Makes `import sounddevice` fail the way it does when libportaudio is not installed."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "sounddevice":
-            raise OSError("PortAudio library not found")
-        return None
-
-
-def test_devices_without_portaudio(monkeypatch, capsys):
-    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
-    monkeypatch.setattr(sys, "meta_path", [_PortAudioMissing()] + sys.meta_path)
+def test_devices_without_portaudio(without_portaudio, capsys):
     line = assert_one_error_line(main(["devices"]), capsys.readouterr().err)
     assert "PortAudio library is missing" in line and "libportaudio2" in line and "brew install portaudio" in line
 

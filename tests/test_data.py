@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from corpus import make_corpus
 
 from kws.data.augment import AugmentConfig, augment_audio, mask_features

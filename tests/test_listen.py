@@ -233,18 +233,7 @@ def test_bad_options_are_one_line(capsys, args, expected):
     assert expected in assert_one_error_line(main(["listen", *args]), capsys.readouterr().err)
 
 
-class _PortAudioMissing:
-    """Makes `import sounddevice` fail the way it does when libportaudio is not installed."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "sounddevice":
-            raise OSError("PortAudio library not found")
-        return None
-
-
-def test_without_portaudio(monkeypatch, capsys):
-    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
-    monkeypatch.setattr(sys, "meta_path", [_PortAudioMissing()] + sys.meta_path)
+def test_without_portaudio(without_portaudio, capsys):
     line = assert_one_error_line(main(["listen"]), capsys.readouterr().err)
     assert "libportaudio2" in line and "brew install portaudio" in line
 
