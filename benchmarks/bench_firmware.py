@@ -5,15 +5,18 @@
 QEMU runs with -icount shift=0 and the board reads SysTick, so these are instruction counts
 (resolution 40), not cycles; they are deterministic. Measured:
 * one MFCC frame (CMSIS-DSP arm_mfcc_q15, plain C), over real speech or noise;
-* one inference of the shipped DS-CNN-S with the plain-C reference int8 kernels, and of TFLM's
-  micro_speech model, from the generated C; with MACs per instruction for the DS-CNN-S;
-* the inference image's size.
+* one inference of the shipped DS-CNN-S and of TFLM's micro_speech model, from the generated C,
+  with the plain-C reference int8 kernels and with the DSP-extension kernels
+  (firmware/src/kws_int8_ops_dsp.c, bit-exact with the plain ones); MACs per instruction;
+* instructions per operator of one inference (a build with KWS_PROFILE), plain and DSP;
+* the inference images' sizes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import sys
 import tempfile
 from datetime import date
@@ -27,10 +30,56 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from dsp import MfccConfig  # noqa: E402
 from kws.firmware.build import build_mfcc_dump  # noqa: E402
 from kws.firmware.infer import build_infer, run_infer  # noqa: E402
-from kws.firmware.qemu import run_mfcc_dump  # noqa: E402
+from kws.firmware.qemu import run_elf, run_mfcc_dump  # noqa: E402
 from kws.model_file import load_model  # noqa: E402
 
 DS_CNN_S_MACS = 2_656_768
+#: micro_speech: DEPTHWISE_CONV_2D 10x8, multiplier 8, stride 2 (49x40x1 -> 25x20x8: 320,000)
+#: and FULLY_CONNECTED 4,000 -> 4 (16,000).
+MICRO_SPEECH_MACS = 336_000
+KERNELS = ("plain", "dsp")
+
+
+def per_op(image, inputs: np.ndarray) -> list[dict]:
+    """Instructions per operator of the first inference of a KWS_PROFILE build."""
+    work = image.out_dir / "run"
+    work.mkdir(parents=True, exist_ok=True)
+    np.ascontiguousarray(inputs[:1]).tofile(work / "inputs.raw")
+    result = run_elf(image.elf, ["infer", "inputs.raw", "outputs.raw"], machine=image.board.qemu_machine,
+                     cwd=work, timeout=300)
+    rows = []
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 5 and parts[0] == "op" and parts[3] == "instructions":
+            rows.append({"op": int(parts[1]), "kernel": parts[2], "instructions": int(parts[4])})
+    return rows
+
+
+def measure(content: bytes, macs: int | None, out_dir: Path, inputs_per_run: int, rng) -> dict:
+    """Plain vs DSP kernels on one model: instructions per inference, MACs/instruction, per op."""
+    result: dict = {}
+    inputs = None
+    for kernels in KERNELS:
+        image = build_infer(content, out_dir / kernels, kernels=kernels)
+        if inputs is None:
+            inputs = rng.integers(-128, 128, (inputs_per_run, *image.model.input_shape), dtype=np.int8)
+        outputs, instructions = run_infer(image, inputs)
+        median = float(np.median(instructions))
+        entry = {
+            "instructions_per_inference_median": int(median),
+            "image": {"text": image.size.text, "data": image.size.data, "bss": image.size.bss},
+        }
+        if macs:
+            entry["macs_per_instruction"] = macs / median
+        profiled = build_infer(content, out_dir / f"{kernels}_profile", kernels=kernels, profile=True)
+        entry["per_op"] = per_op(profiled, inputs)
+        result[kernels] = (entry, outputs)
+    plain, dsp = result["plain"][1], result["dsp"][1]
+    if not np.array_equal(plain, dsp):
+        raise SystemExit("the DSP kernels' outputs differ from the plain ones")
+    out = {k: v[0] for k, v in result.items()}
+    out["speedup"] = out["plain"]["instructions_per_inference_median"] / out["dsp"]["instructions_per_inference_median"]
+    return out
 
 
 def main() -> None:
@@ -43,23 +92,24 @@ def main() -> None:
         noise = rng.normal(0, 3000, 16000).round().clip(-32768, 32767).astype(np.int16)
         per_frame = run_mfcc_dump(frontend, noise).instructions
         model = load_model()
-        image = build_infer(model.tflite, Path(tmp) / "infer")
-        inputs = rng.integers(-128, 128, (5, *image.model.input_shape), dtype=np.int8)
-        _, instructions = run_infer(image, inputs)
+        ds_cnn = measure(model.tflite, DS_CNN_S_MACS, Path(tmp) / "ds_cnn_s", 5, rng)
         results = {
             "date": date.today().isoformat(),
-            "board": "qemu-mps2-an386 (Cortex-M4F), plain C, -O2",
+            "machine": platform.node() or "unknown",
+            "board": "qemu-mps2-an386 (Cortex-M4F), -O2; plain C or DSP extension (SXTB16/SMLAD)",
             "mfcc_instructions_per_frame_median": int(np.median(per_frame)),
-            "ds_cnn_s_instructions_per_inference_median": int(np.median(instructions)),
-            "ds_cnn_s_macs_per_instruction": DS_CNN_S_MACS / float(np.median(instructions)),
-            "inference_image": {"text": image.size.text, "data": image.size.data, "bss": image.size.bss},
+            # The plain build's figures under their original keys.
+            "ds_cnn_s_instructions_per_inference_median": ds_cnn["plain"]["instructions_per_inference_median"],
+            "ds_cnn_s_macs_per_instruction": ds_cnn["plain"]["macs_per_instruction"],
+            "inference_image": ds_cnn["plain"]["image"],
+            "ds_cnn_s": ds_cnn,
         }
         micro_speech = ROOT.parent / "shared" / "models" / "tflm_micro_speech_quantized.tflite"
         if micro_speech.exists():
-            other = build_infer(micro_speech.read_bytes(), Path(tmp) / "micro_speech")
-            x = rng.integers(-128, 128, (3, other.model.input_size), dtype=np.int8)
-            _, counts = run_infer(other, x)
-            results["micro_speech_instructions_per_inference_median"] = int(np.median(counts))
+            other = measure(micro_speech.read_bytes(), MICRO_SPEECH_MACS, Path(tmp) / "micro_speech", 3, rng)
+            results["micro_speech_instructions_per_inference_median"] = \
+                other["plain"]["instructions_per_inference_median"]
+            results["micro_speech"] = other
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

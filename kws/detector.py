@@ -71,10 +71,53 @@ class Detection:
 Event = Union[Inference, Detection]
 
 
+def model_threshold(model: KwsModel) -> float | None:
+    """The threshold recorded in a model's JSON (``"detector": {"threshold": T}``, written by
+    ``kws wakeword train`` after calibrating it), or None when the model records none."""
+    recorded = model.metadata.get("detector")
+    if not isinstance(recorded, dict) or recorded.get("threshold") is None:
+        return None
+    try:
+        threshold = float(recorded["threshold"])
+    except (TypeError, ValueError):
+        raise KwsError(f"{model.json_path} has an invalid detector.threshold ({recorded['threshold']!r})") from None
+    if not 0.0 < threshold <= 1.0:
+        raise KwsError(f"{model.json_path} has an invalid detector.threshold ({threshold}; expected (0, 1])")
+    return threshold
+
+
 def threshold_sums(threshold: float, output_scale: float, smoothing: int) -> list[int]:
     """The integer a moving sum of ``count`` offsets (score - zero point) must reach, for
     count = 1..smoothing: ``ceil(threshold / output_scale * count)``."""
     return [math.ceil(threshold / output_scale * count - 1e-9) for count in range(1, smoothing + 1)]
+
+
+@dataclass(frozen=True)
+class DetectorConstants:
+    """The integers of the decision rule for one model and config (the firmware gets the same)."""
+
+    keyword_index: tuple[int, ...]  # labels that may fire, in the order ties are broken
+    refractory_inferences: int
+    threshold_sums: tuple[int, ...]  # by count = 1..smoothing
+
+
+def detector_constants(model: KwsModel, config: DetectorConfig) -> DetectorConstants:
+    """Check ``config`` against ``model`` and work out the rule's integers."""
+    if config.inference_every < 1 or config.smoothing < 1:
+        raise KwsError("inference_every and smoothing must be at least 1")
+    if not 0.0 < config.threshold <= 1.0:
+        raise KwsError(f"threshold must be in (0, 1], not {config.threshold}")
+    keywords = config.keywords or tuple(label for label in model.labels if label not in NON_KEYWORDS)
+    unknown = [k for k in keywords if k not in model.labels or k in NON_KEYWORDS]
+    if unknown:
+        choices = ", ".join(label for label in model.labels if label not in NON_KEYWORDS)
+        raise KwsError(f"not keywords of this model: {', '.join(unknown)} (it has: {choices})")
+    hop_ms = 1000.0 * model.mfcc.hop_length / model.mfcc.sample_rate
+    return DetectorConstants(
+        keyword_index=tuple(model.labels.index(k) for k in keywords),
+        refractory_inferences=math.ceil(config.refractory_ms / (config.inference_every * hop_ms)),
+        threshold_sums=tuple(threshold_sums(config.threshold, model.output_quantization.scale, config.smoothing)),
+    )
 
 
 class Detector:
@@ -83,25 +126,16 @@ class Detector:
     def __init__(self, model: KwsModel, config: DetectorConfig = DetectorConfig(), *, classifier=None) -> None:
         from .inference import Classifier
 
-        if config.inference_every < 1 or config.smoothing < 1:
-            raise KwsError("inference_every and smoothing must be at least 1")
-        if not 0.0 < config.threshold <= 1.0:
-            raise KwsError(f"threshold must be in (0, 1], not {config.threshold}")
-        keywords = config.keywords or tuple(label for label in model.labels if label not in NON_KEYWORDS)
-        unknown = [k for k in keywords if k not in model.labels or k in NON_KEYWORDS]
-        if unknown:
-            choices = ", ".join(label for label in model.labels if label not in NON_KEYWORDS)
-            raise KwsError(f"not keywords of this model: {', '.join(unknown)} (it has: {choices})")
+        constants = detector_constants(model, config)
         self.model = model
         self.config = config
         # The reference kernels' integers (what the firmware reproduces), computed the fast way:
         # optimised kernels for the body, the reference head in numpy (see kws.inference).
         self.classifier = classifier or Classifier(model, fast=True)
-        self.keyword_index = np.array([model.labels.index(k) for k in keywords])
+        self.keyword_index = np.array(constants.keyword_index)
         self.window_frames = model.n_frames
-        hop_ms = 1000.0 * model.mfcc.hop_length / model.mfcc.sample_rate
-        self.refractory_inferences = math.ceil(config.refractory_ms / (config.inference_every * hop_ms))
-        self._threshold_sums = threshold_sums(config.threshold, model.output_quantization.scale, config.smoothing)
+        self.refractory_inferences = constants.refractory_inferences
+        self._threshold_sums = list(constants.threshold_sums)
         self.reset()
 
     def reset(self) -> None:

@@ -50,6 +50,8 @@ static const kws_frontend_config config = {
     .mel_lengths = kws_mfcc_mel_lengths,
     .mel_coefs = kws_mfcc_mel_coefs,
     .dct = kws_mfcc_dct,
+    .split_a = kws_mfcc_split_a,
+    .split_b = kws_mfcc_split_b,
 };
 
 static kws_frontend_instance frontend;

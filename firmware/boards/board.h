@@ -41,6 +41,36 @@ uint64_t board_counter_to_instructions(uint32_t ticks);
  */
 int board_command_line(char *buffer, size_t size, char **argv, int max_args);
 
+/*
+ * ---- Boards with a microphone -------------------------------------------------------------
+ *
+ * What apps/listen.c needs besides the above. Only boards with a microphone implement these
+ * (nano33ble); the QEMU boards do not, and listen.c is not built for them. All four are
+ * blocking and called from the main loop only, never from an interrupt handler.
+ */
+
+/** The sample rate board_mic_read delivers, Hz. */
+uint32_t board_mic_sample_rate(void);
+
+/**
+ * Power the microphone and start capturing mono int16 samples at board_mic_sample_rate() into
+ * the board's buffer. 0 on success, -1 if the board cannot.
+ */
+int board_mic_start(void);
+
+/**
+ * Block until count samples are available and copy them, oldest first. Returns the number of
+ * samples the board dropped from the stream while filling this request because the caller had
+ * fallen a whole buffer behind (0 while it keeps up), or -1 if the microphone is not started.
+ */
+int32_t board_mic_read(int16_t *samples, uint32_t count);
+
+/** Turn the board's user LED on (nonzero) or off (0). */
+void board_led_set(int on);
+
+/** Write a NUL-terminated text to the board's serial port (blocks until it is sent). */
+void board_serial_write(const char *text);
+
 #ifdef __cplusplus
 }
 #endif

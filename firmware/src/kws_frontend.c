@@ -7,12 +7,10 @@
 #include <stddef.h>
 #include <string.h>
 
-#if defined(KWS_FRONTEND_FFT_LENGTH)
-/* arm_mfcc_init_<N>_q15 for N = KWS_FRONTEND_FFT_LENGTH (a plain decimal literal). */
-#define KWS_PASTE3_(a, b, c) a##b##c
-#define KWS_PASTE3(a, b, c) KWS_PASTE3_(a, b, c)
-#define KWS_MFCC_INIT_FIXED KWS_PASTE3(arm_mfcc_init_, KWS_FRONTEND_FFT_LENGTH, _q15)
+#if defined(KWS_FRONTEND_CFFT)
+#include "arm_const_structs.h"
 #endif
+
 
 static int supported_fft_length(uint32_t n)
 {
@@ -62,10 +60,31 @@ arm_status kws_frontend_init(kws_frontend_instance *S, const kws_frontend_config
         return status;
     }
     S->config = config;
-#if defined(KWS_FRONTEND_FFT_LENGTH)
-    status = KWS_MFCC_INIT_FIXED(&S->mfcc, config->n_mels, config->n_mfcc, config->dct,
-                                 config->mel_positions, config->mel_lengths, config->mel_coefs,
-                                 config->window);
+#if defined(KWS_FRONTEND_FFT_LENGTH) && defined(KWS_FRONTEND_CFFT)
+    /* Only this path is compiled, so that nothing references CMSIS-DSP's 8192-point tables. */
+    if (config->split_a == NULL || config->split_b == NULL) {
+        return ARM_MATH_ARGUMENT_ERROR;
+    }
+    {
+        S->mfcc.fftLen = config->fft_length;
+        S->mfcc.nbMelFilters = config->n_mels;
+        S->mfcc.nbDctOutputs = config->n_mfcc;
+        S->mfcc.dctCoefs = config->dct;
+        S->mfcc.filterPos = config->mel_positions;
+        S->mfcc.filterLengths = config->mel_lengths;
+        S->mfcc.filterCoefs = config->mel_coefs;
+        S->mfcc.windowCoefs = config->window;
+        S->mfcc.rfft.fftLenReal = (uint16_t)config->fft_length;
+        S->mfcc.rfft.ifftFlagR = 0u;
+        S->mfcc.rfft.bitReverseFlagR = 1u;
+        S->mfcc.rfft.twidCoefRModifier = 1u; /* the tables hold exactly this length's points */
+        S->mfcc.rfft.pTwiddleAReal = config->split_a;
+        S->mfcc.rfft.pTwiddleBReal = config->split_b;
+        S->mfcc.rfft.pCfft = &KWS_FRONTEND_CFFT;
+        status = ARM_MATH_SUCCESS;
+    }
+#elif defined(KWS_FRONTEND_FFT_LENGTH) || defined(KWS_FRONTEND_CFFT)
+#error "KWS_FRONTEND_FFT_LENGTH and KWS_FRONTEND_CFFT go together"
 #else
     status = arm_mfcc_init_q15(&S->mfcc, config->fft_length, config->n_mels, config->n_mfcc,
                                config->dct, config->mel_positions, config->mel_lengths,

@@ -37,6 +37,12 @@ typedef struct {
     const uint32_t *mel_lengths;   /**< [n_mels] bins of each filter */
     const q15_t *mel_coefs;        /**< [sum of mel_lengths] q15 weights, filter after filter */
     const q15_t *dct;              /**< [n_mfcc * n_mels] q15, row-major */
+    /** [fft_length] q15 each: the real FFT's split coefficients A and B for this length
+     *  (fft_length/2 complex values, CMSIS-DSP's realCoefAQ15/BQ15 taken every 8192/fft_length
+     *  points), or NULL for CMSIS-DSP's own 8192-point tables (32 KiB of flash). Used when
+     *  built with KWS_FRONTEND_CFFT (see kws_frontend_init). */
+    const q15_t *split_a;
+    const q15_t *split_b;
 } kws_frontend_config;
 
 /** An initialised frontend. Read-only once kws_frontend_init() has returned. */
@@ -61,8 +67,12 @@ typedef struct {
  * Returns ARM_MATH_SUCCESS, or ARM_MATH_ARGUMENT_ERROR for a NULL pointer, unsupported sizes,
  * a mel filter reaching past the spectrum, or (built with KWS_FRONTEND_FFT_LENGTH) another FFT length.
  *
- * Built with -DKWS_FRONTEND_FFT_LENGTH=N, it calls arm_mfcc_init_N_q15 so that the linker keeps
- * the FFT tables of that length only; otherwise arm_mfcc_init_q15, which references all of them.
+ * Built with -DKWS_FRONTEND_FFT_LENGTH=N -DKWS_FRONTEND_CFFT=arm_cfft_sR_q15_len<N/2> (what
+ * kws.firmware.build does), it needs split_a/split_b and fills the instance exactly as
+ * arm_mfcc_init_N_q15 does (real FFT, no inverse, bit reversal) but with the config's split
+ * tables at stride 1: only that length's complex-FFT tables are linked, and CMSIS-DSP's 32 KiB
+ * of 8192-point split tables not at all. Built without them, it calls arm_mfcc_init_q15, which
+ * references every length's tables. Same values, same arithmetic: bit-exact either way.
  */
 arm_status kws_frontend_init(kws_frontend_instance *S, const kws_frontend_config *config);
 

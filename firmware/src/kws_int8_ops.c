@@ -125,6 +125,12 @@ int kws_avg_pool_init(kws_pool_params *p, kws_dims input, int32_t filter_h, int3
     return KWS_OK;
 }
 
+int kws_max_pool_init(kws_pool_params *p, kws_dims input, int32_t filter_h, int32_t filter_w, int32_t stride_h,
+                      int32_t stride_w, kws_padding padding, int32_t act_min, int32_t act_max)
+{
+    return kws_avg_pool_init(p, input, filter_h, filter_w, stride_h, stride_w, padding, act_min, act_max);
+}
+
 static int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t rounding, int32_t offset,
                          int32_t lo, int32_t hi)
 {
@@ -234,6 +240,38 @@ int kws_avg_pool_s8(const kws_pool_params *p, const int8_t *input, int8_t *outpu
                     average = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
                     output[(((size_t)b * out.h + oy) * out.w + ox) * out.c + c] =
                         (int8_t)clamp32(average, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+    return KWS_OK;
+}
+
+int kws_max_pool_s8(const kws_pool_params *p, const int8_t *input, int8_t *output)
+{
+    int32_t b, oy, ox, c, y, x;
+    const kws_dims in = p->input, out = p->output;
+    if (input == NULL || output == NULL) return KWS_ERROR_ARGUMENT;
+    for (b = 0; b < out.n; ++b) {
+        for (oy = 0; oy < out.h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            const int32_t ys = y0 < 0 ? 0 : y0;
+            const int32_t ye = y0 + p->filter_h < in.h ? y0 + p->filter_h : in.h;
+            for (ox = 0; ox < out.w; ++ox) {
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                const int32_t xs = x0 < 0 ? 0 : x0;
+                const int32_t xe = x0 + p->filter_w < in.w ? x0 + p->filter_w : in.w;
+                for (c = 0; c < in.c; ++c) {
+                    /* An empty window gives -128 before the clamp, as the reference kernel does. */
+                    int32_t max = -128;
+                    for (y = ys; y < ye; ++y) {
+                        for (x = xs; x < xe; ++x) {
+                            const int32_t v = input[(((size_t)b * in.h + y) * in.w + x) * in.c + c];
+                            if (v > max) max = v;
+                        }
+                    }
+                    output[(((size_t)b * out.h + oy) * out.w + ox) * out.c + c] =
+                        (int8_t)clamp32(max, p->act_min, p->act_max);
                 }
             }
         }

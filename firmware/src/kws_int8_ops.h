@@ -2,7 +2,7 @@
  * kws_int8_ops.h - plain-C99 reference int8 kernels for the keyword-spotting network.
  *
  * Integer-for-integer equal to LiteRT's BUILTIN_REF kernels (TFLite int8 quantisation spec):
- * CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, FULLY_CONNECTED and SOFTMAX.
+ * CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, FULLY_CONNECTED and SOFTMAX.
  * tests/test_int8_kernels.py checks each against the reference kernels' own tensors on the
  * shipped model.
  *
@@ -101,6 +101,9 @@ int kws_depthwise_conv_init(kws_conv_params *p, kws_dims input, kws_dims filter,
                             int32_t act_min, int32_t act_max, const int32_t *multipliers, const int32_t *shifts);
 int kws_avg_pool_init(kws_pool_params *p, kws_dims input, int32_t filter_h, int32_t filter_w, int32_t stride_h,
                       int32_t stride_w, kws_padding padding, int32_t act_min, int32_t act_max);
+/* Same parameters for MAX_POOL_2D (kws_avg_pool_init fills them; this is the same function). */
+int kws_max_pool_init(kws_pool_params *p, kws_dims input, int32_t filter_h, int32_t filter_w, int32_t stride_h,
+                      int32_t stride_w, kws_padding padding, int32_t act_min, int32_t act_max);
 
 /* The two requantisations (see above). */
 int32_t kws_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift);
@@ -111,6 +114,9 @@ int kws_conv_s8(const kws_conv_params *p, const int8_t *input, const int8_t *fil
 int kws_depthwise_conv_s8(const kws_conv_params *p, const int8_t *input, const int8_t *filter,
                           const int32_t *bias, int8_t *output);
 int kws_avg_pool_s8(const kws_pool_params *p, const int8_t *input, int8_t *output);
+/* MAX_POOL_2D: the maximum over the window's positions inside the input (padding excluded),
+ * clamped to [act_min, act_max]; input and output share one quantisation. */
+int kws_max_pool_s8(const kws_pool_params *p, const int8_t *input, int8_t *output);
 int kws_fully_connected_s8(const kws_fc_params *p, const int8_t *input, const int8_t *weights,
                            const int32_t *bias, int8_t *output);
 int kws_softmax_s8(const kws_softmax_params *p, const int8_t *input, int8_t *output);

@@ -20,8 +20,9 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
 
     default = DetectorConfig()
     parser.add_argument("--model", metavar="M", help="model (.json/.tflite or folder; default: the shipped one)")
-    parser.add_argument("--threshold", type=float, default=default.threshold,
-                        help=f"smoothed probability a keyword must reach, 0..1 (default {default.threshold})")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="smoothed probability a keyword must reach, 0..1 (default: the threshold the model "
+                             f"records, e.g. a calibrated wake word's, else {default.threshold})")
     parser.add_argument("--keywords", help="comma-separated keywords that may fire (default: all of the model's)")
     parser.add_argument("--every", type=int, default=default.inference_every, metavar="HOPS",
                         help=f"run the model every HOPS MFCC hops (default {default.inference_every}: "
@@ -32,11 +33,17 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
                         help=f"after a detection, none for MS milliseconds (default {default.refractory_ms:g})")
 
 
-def detector_config(args: argparse.Namespace):
-    from ..detector import DetectorConfig
+def detector_config(args: argparse.Namespace, model=None):
+    """The detector settings of the command line. Without --threshold: the threshold ``model``
+    records (see kws.detector.model_threshold), else DetectorConfig's default."""
+    from ..detector import DetectorConfig, model_threshold
 
     keywords = tuple(k.strip() for k in args.keywords.split(",") if k.strip()) if args.keywords else ()
-    return DetectorConfig(inference_every=args.every, smoothing=args.smoothing, threshold=args.threshold,
+    threshold = args.threshold
+    if threshold is None:
+        recorded = model_threshold(model) if model is not None else None
+        threshold = recorded if recorded is not None else DetectorConfig().threshold
+    return DetectorConfig(inference_every=args.every, smoothing=args.smoothing, threshold=threshold,
                           refractory_ms=args.refractory, keywords=keywords)
 
 
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model_file import load_model
 
     model = load_model(args.model)
-    detector = Detector(model, detector_config(args))
+    detector = Detector(model, detector_config(args, model))
     audio = load_audio(args.file, sample_rate=model.mfcc.sample_rate)
     for message in audio.notes:
         note(message)

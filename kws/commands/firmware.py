@@ -1,7 +1,9 @@
-"""``kws firmware``: the int8 network on the firmware's kernels, in QEMU.
+"""``kws firmware``: build the always-on image for a board, run it in QEMU, or run a network
+alone on the firmware's kernels.
 
-So far one action, ``infer``; ``build`` and ``run`` (the whole always-on image: frontend, model
-and detector) come with the rest of the firmware issue.
+    kws firmware build --board B [--model M] --out DIR
+    kws firmware run   --board qemu-mps2-an386 [--model M] [--json] FILE.wav
+    kws firmware infer --board qemu-mps2-an386 --model M.tflite --inputs X.npy [--json]
 """
 
 from __future__ import annotations
@@ -19,13 +21,62 @@ Needs arm-none-eabi-gcc with newlib and qemu-system-arm (bash scripts/setup.sh i
 """
 
 
+BUILD_DESCRIPTION = """\
+Build the always-on image of a model for a board: CMSIS-DSP's MFCC (plain C, bit-exact with
+kws features), the int8 network generated from the model, the streaming detector with the
+same integers as `kws detect`, and the board's start-up code. Writes kws.elf, kws.bin, kws.hex,
+size.json ({"flash", "ram", ...}; flash = text + data, RAM = data + bss + the deepest stack
+path measured with gcc's -fstack-usage) and build files into --out, then one summary line.
+QEMU boards get an app that reads audio from the host (`kws firmware run`); nano33ble gets
+the microphone app (untested on hardware; see firmware/boards/README.md).
+"""
+
+RUN_DESCRIPTION = """\
+Run the whole pipeline on an audio file inside QEMU: the image of `kws firmware build` is
+built (incrementally, in --build-dir or a temporary folder) and fed the file one hop at a
+time. With --json it prints the lines of `kws detect --scores` ({"frame", "scores"} for every
+inference and {"time", "keyword", "score"} for every detection), then
+{"summary": {...}} with the instructions per MFCC frame and per inference (QEMU -icount:
+instructions, not cycles). Without --json, the detections and a summary.
+"""
+
+
+
+def _boards(qemu_only: bool) -> tuple[str, ...]:
+    from ..firmware.build import BOARDS
+
+    return tuple(sorted(name for name, board in BOARDS.items() if board.qemu_machine or not qemu_only))
+
+
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("firmware", help="run models on the firmware's kernels in QEMU",
-                                   description="The firmware: so far `kws firmware infer`.")
+    from .detect import add_detector_options
+
+    parser = subparsers.add_parser("firmware", help="build the Cortex-M image, run it in QEMU",
+                                   description="The firmware: build an image for a board (`build`), run the "
+                                               "whole pipeline in QEMU (`run`), or a network alone (`infer`).")
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
+    build = actions.add_parser("build", help="build the image of a model for a board",
+                               description=BUILD_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    build.add_argument("--board", default="qemu-mps2-an386", choices=_boards(qemu_only=False))
+    add_detector_options(build)
+    build.add_argument("--kernels", choices=("plain", "dsp"), default="plain",
+                       help="int8 kernels: plain C, or the DSP extension's (SMLAD; same integers) (default: plain)")
+    build.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    build.add_argument("--json", action="store_true", help="print size.json instead of a summary line")
+    build.set_defaults(run=run_build)
+
+    run = actions.add_parser("run", help="run the whole pipeline on an audio file in QEMU",
+                             description=RUN_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("file", metavar="FILE", help="wav, flac or ogg file")
+    run.add_argument("--board", default="qemu-mps2-an386", choices=_boards(qemu_only=True))
+    add_detector_options(run)
+    run.add_argument("--kernels", choices=("plain", "dsp"), default="plain", help="int8 kernels (default: plain)")
+    run.add_argument("--json", action="store_true", help="JSON lines, as kws detect --scores, then a summary")
+    run.add_argument("--build-dir", type=Path, help="where to build (default: a temporary folder)")
+    run.set_defaults(run=run_run)
     infer = actions.add_parser("infer", help="run an int8 .tflite on given input tensors in QEMU",
                                description=INFER_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    infer.add_argument("--board", default="qemu-mps2-an386", choices=("qemu-mps2-an386",))
+    infer.add_argument("--board", default="qemu-mps2-an386", choices=_boards(qemu_only=True))
     infer.add_argument("--model", metavar="M", required=True,
                        help="an int8 .tflite (or a kws model: its .json, or a folder with model.json)")
     infer.add_argument("--inputs", metavar="X.npy", type=Path, required=True, help="int8 array [N, *input shape]")
@@ -81,4 +132,60 @@ def run_infer(args: argparse.Namespace) -> int:
             print(json.dumps({"output": values, "instructions": int(count)}))
         else:
             print(f"{count:>12,d} instructions  output {values}")
+    return 0
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from ..console import note
+    from ..firmware.image import build_image
+    from ..model_file import load_model
+    from .detect import detector_config
+
+    model = load_model(args.model)
+    image = build_image(model, args.out, board=args.board, detector=detector_config(args, model), kernels=args.kernels)
+    for source, text in image.warnings.items():
+        note(f"compiler warnings in {source}:\n{text}")
+    if args.json:
+        print(json.dumps(image.record, indent=2))
+    else:
+        print(image.summary())
+    return 0
+
+
+def run_run(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from ..audio import load_audio
+    from ..console import note
+    from ..detector import Detection
+    from ..firmware.image import build_image
+    from ..firmware.run import run_image
+    from ..model_file import load_model
+    from .detect import detector_config
+
+    model = load_model(args.model)
+    config = detector_config(args, model)
+    audio = load_audio(args.file, sample_rate=model.mfcc.sample_rate)
+    for message in audio.notes:
+        note(message)
+    with tempfile.TemporaryDirectory(prefix="kws-firmware-") as tmp:
+        image = build_image(model, args.build_dir or Path(tmp), board=args.board, detector=config,
+                            kernels=args.kernels)
+        events, summary = run_image(image, model, audio.samples)
+    detections = 0
+    for event in events:
+        if isinstance(event, Detection):
+            detections += 1
+            if args.json:
+                print(json.dumps(event.to_dict()))
+            else:
+                print(f"{event.time:8.2f} s  {event.keyword:<8} {event.score:.3f}")
+        elif args.json:
+            print(json.dumps(event.to_dict()))
+    if args.json:
+        print(json.dumps({"summary": {"board": args.board, "kernels": args.kernels, **summary.to_dict()}}))
+    else:
+        note(f"{detections} detection{'s' if detections != 1 else ''} in {audio.duration:.1f} s on {args.board}: "
+             f"{summary.instructions_per_frame:,.0f} instructions per MFCC frame, "
+             f"{summary.instructions_per_inference:,.0f} per inference ({summary.inferences} inferences)")
     return 0

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model_file import load_model
 
     model = load_model(args.model)
-    detector = Detector(model, detector_config(args))
+    detector = Detector(model, detector_config(args, model))
     rate = model.mfcc.sample_rate
     block_size = max(1, round(args.block_ms * rate / 1000))
 

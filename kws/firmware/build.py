@@ -42,7 +42,7 @@ from ..atomic import write_file_atomically
 from .. import console
 from ..errors import KwsError
 from .cmsis_dsp import CMSISDSP_VERSION, cmsis_dsp_sources
-from .tables import generate_tables
+from .tables import GeneratedTables, generate_tables
 
 #: The firmware sources: firmware/ beside the kws package, in a source checkout.
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
@@ -73,18 +73,67 @@ class Board:
 
     name: str
     cpu_flags: tuple[str, ...]
-    qemu_machine: str
+    #: None: no emulator runs the board (hardware only; its image runs apps/listen.c).
+    qemu_machine: str | None
+    #: Specs the link adds to LIBC_SPECS: semihosting (librdimon) under QEMU; a board that runs
+    #: without a debugger attached must not use semihosting (a BKPT faults), so it takes nosys.
+    link_specs: tuple[str, ...] = LINK_SPECS
+    #: The linker script, relative to the board's directory.
+    linker_script: str = "link.ld"
+    #: The board's C sources (start-up code and board.h's functions), relative to its directory.
+    #: The QEMU boards share ../qemu/ and differ by their board_config.h.
+    sources: tuple[str, ...] = ("startup.c", "board.c")
+    #: Address of the image's first byte (the vector table): where a .bin is written to flash.
+    flash_origin: int = 0
 
     @property
     def directory(self) -> Path:
         return FIRMWARE_DIR / "boards" / self.name
 
+    def compiles(self, objects_dir: Path, command) -> list["_Compile"]:
+        """The board's sources, compiled with ``command`` plus its directory on the include path."""
+        flags = (*command, f"-I{self.directory}")
+        return [_Compile((self.directory / source).resolve(), objects_dir / "board" / Path(source).with_suffix(".o").name,
+                         flags) for source in self.sources]
+
+
+#: The QEMU boards' shared start-up code and board functions (firmware/boards/qemu/).
+QEMU_SOURCES = ("../qemu/startup.c", "../qemu/board.c")
 
 BOARDS = {
     "qemu-mps2-an386": Board(
         name="qemu-mps2-an386",
         cpu_flags=("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
         qemu_machine="mps2-an386",
+        linker_script="../qemu/mps2.ld",
+        sources=QEMU_SOURCES,
+    ),
+    # QEMU's Cortex-M7 has the double-precision FPv5 (MVFR0 reports it), as AN500's does.
+    "qemu-mps2-an500": Board(
+        name="qemu-mps2-an500",
+        cpu_flags=("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
+        qemu_machine="mps2-an500",
+        linker_script="../qemu/mps2.ld",
+        sources=QEMU_SOURCES,
+    ),
+    # Cortex-M55: -mcpu=cortex-m55 brings FPv5 and MVE (Helium) with -mfloat-abi=hard. With
+    # __ARM_FEATURE_MVE set, CMSIS-DSP switches to its Helium code unless ARM_MATH_AUTOVECTORIZE
+    # is defined; that code is not bit-exact with the plain-C build dsp.mfcc_q15 matches, so
+    # every file of this board gets the define (GCC may still vectorise the plain C: exact).
+    "qemu-mps3-an547": Board(
+        name="qemu-mps3-an547",
+        cpu_flags=("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard", "-DARM_MATH_AUTOVECTORIZE"),
+        qemu_machine="mps3-an547",
+        sources=QEMU_SOURCES,
+    ),
+    # Arduino Nano 33 BLE Sense: nRF52840 (Cortex-M4F, 64 MHz, 1 MiB flash, 256 KiB RAM). The
+    # image starts at 0x10000, behind the Arduino bootloader (bossac writes the .bin there).
+    "nano33ble": Board(
+        name="nano33ble",
+        cpu_flags=("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
+        qemu_machine=None,
+        link_specs=("--specs=nosys.specs",),
+        flash_origin=0x10000,
     ),
 }
 DEFAULT_BOARD = "qemu-mps2-an386"
@@ -286,8 +335,8 @@ def compile_and_link(compiles: list["_Compile"], *, gcc: str, target, out_dir: P
     map_file = out_dir / f"{name}.map"
     partial = out_dir / f".{name}.elf.tmp"
     link = [
-        gcc, *target.cpu_flags, *LIBC_SPECS, *LINK_SPECS, "-nostartfiles",
-        "-Wl,--gc-sections", f"-Wl,-Map={map_file}", "-T", str(target.directory / "link.ld"),
+        gcc, *target.cpu_flags, *LIBC_SPECS, *target.link_specs, "-nostartfiles",
+        "-Wl,--gc-sections", f"-Wl,-Map={map_file}", "-T", str(target.directory / target.linker_script),
         *[str(c.obj) for c in compiles], "-o", str(partial),
     ]
     try:
@@ -298,30 +347,27 @@ def compile_and_link(compiles: list["_Compile"], *, gcc: str, target, out_dir: P
     return Linked(elf, map_file, link, stale, warnings)
 
 
-def build_mfcc_dump(
-    config: MfccConfig = MfccConfig(),
-    out_dir: Path | str = Path("build") / "firmware",
-    *,
-    board: str = DEFAULT_BOARD,
-    cache: Path | None = None,
-    fixed_fft_length: bool = True,
-    jobs: int | None = None,
-) -> FirmwareBuild:
-    """Build ``mfcc_dump.elf`` for ``board`` with ``config``'s tables into ``out_dir``.
+@dataclass(frozen=True)
+class FrontendSources:
+    """The compilations of the MFCC frontend for one config and board (see :func:`frontend_sources`)."""
 
-    ``fixed_fft_length`` compiles the frontend with ``KWS_FRONTEND_FFT_LENGTH`` so that only
-    that FFT length's tables are linked (the generic ``arm_mfcc_init_q15`` keeps all of them).
-    Raises :class:`KwsError` when the toolchain is missing or a step fails.
-    """
-    if board not in BOARDS:
-        raise KwsError(f"unknown board {board!r}; known: {', '.join(sorted(BOARDS))}")
-    target = BOARDS[board]
+    compiles: list["_Compile"]
+    #: Compiler command for the project's own C (flags, includes; no -c/-o).
+    own: tuple[str, ...]
+    generated: Path
+    objects: Path
+    cmsis_dsp_files: tuple[str, ...]
+    tables: GeneratedTables
+
+
+def frontend_sources(config: MfccConfig, out_dir: Path, target: Board, *, gcc: str, cache: Path | None = None,
+                     fixed_fft_length: bool = True) -> FrontendSources:
+    """Generate ``config``'s tables under ``out_dir/generated``, fetch CMSIS-DSP, copy its
+    license beside the image, and list the compilations of CMSIS-DSP, kws_frontend.c and the
+    tables (objects under ``out_dir/obj``)."""
     if not (FIRMWARE_DIR / "src" / "kws_frontend.c").is_file():
         raise KwsError(f"firmware sources not found in {FIRMWARE_DIR} (building needs a source checkout of kws)")
-    require_toolchain()
-    gcc = shutil.which(GCC)
     cmsis = cmsis_dsp_sources(cache)
-    out_dir = Path(out_dir).resolve()
     generated = out_dir / "generated"
     objects_dir = out_dir / "obj"
     try:
@@ -352,13 +398,46 @@ def build_mfcc_dump(
         + list(CMSIS_DSP_DEFINES)
         + [f"-isystem{cmsis.include}", f"-I{FIRMWARE_DIR / 'src'}", f"-I{FIRMWARE_DIR / 'boards'}", f"-I{generated}"]
     )
-    frontend_flags = own + ([f"-DKWS_FRONTEND_FFT_LENGTH={config.fft_length}"] if fixed_fft_length else [])
+    # A fixed FFT length links that length's tables only; with the generated split tables,
+    # CMSIS-DSP's 8192-point ones are not linked either.
+    frontend_flags = own + ([f"-DKWS_FRONTEND_FFT_LENGTH={config.fft_length}",
+                             f"-DKWS_FRONTEND_CFFT=arm_cfft_sR_q15_len{config.fft_length // 2}"]
+                            if fixed_fft_length else [])
     compiles += [
         _Compile(FIRMWARE_DIR / "src" / "kws_frontend.c", objects_dir / "kws" / "kws_frontend.o", tuple(frontend_flags)),
         _Compile(generated / tables.source_name, objects_dir / "kws" / "kws_mfcc_tables.o", tuple(own)),
+    ]
+    return FrontendSources(compiles, tuple(own), generated, objects_dir, cmsis_files, tables)
+
+
+def build_mfcc_dump(
+    config: MfccConfig = MfccConfig(),
+    out_dir: Path | str = Path("build") / "firmware",
+    *,
+    board: str = DEFAULT_BOARD,
+    cache: Path | None = None,
+    fixed_fft_length: bool = True,
+    jobs: int | None = None,
+) -> FirmwareBuild:
+    """Build ``mfcc_dump.elf`` for ``board`` with ``config``'s tables into ``out_dir``.
+
+    ``fixed_fft_length`` compiles the frontend with ``KWS_FRONTEND_FFT_LENGTH`` so that only
+    that FFT length's tables are linked (the generic ``arm_mfcc_init_q15`` keeps all of them).
+    Raises :class:`KwsError` when the toolchain is missing or a step fails.
+    """
+    if board not in BOARDS:
+        raise KwsError(f"unknown board {board!r}; known: {', '.join(sorted(BOARDS))}")
+    target = BOARDS[board]
+    if not target.qemu_machine:
+        raise KwsError(f"mfcc_dump reads and writes host files through semihosting: QEMU boards only, not {board}")
+    require_toolchain()
+    gcc = shutil.which(GCC)
+    out_dir = Path(out_dir).resolve()
+    frontend = frontend_sources(config, out_dir, target, gcc=gcc, cache=cache, fixed_fft_length=fixed_fft_length)
+    objects_dir, own, cmsis_files = frontend.objects, list(frontend.own), frontend.cmsis_dsp_files
+    compiles = frontend.compiles + [
         _Compile(FIRMWARE_DIR / "apps" / "mfcc_dump.c", objects_dir / "app" / "mfcc_dump.o", tuple(own)),
-        _Compile(target.directory / "startup.c", objects_dir / "board" / "startup.o", tuple(own)),
-        _Compile(target.directory / "board.c", objects_dir / "board" / "board.o", tuple(own)),
+        *target.compiles(objects_dir, own),
     ]
     missing = [str(c.source) for c in compiles if not c.source.is_file()]
     if missing:
@@ -366,7 +445,6 @@ def build_mfcc_dump(
 
     linked = compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name="mfcc_dump", jobs=jobs)
     elf, map_file, link, stale, warnings = linked.elf, linked.map_file, linked.link, linked.stale, linked.warnings
-
     size = elf_size(elf)
     parts = footprint(
         map_file,
@@ -438,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Build firmware/apps/mfcc_dump.c (the MFCC frontend test app) out of tree.",
     )
     parser.add_argument("--out", default=str(Path("build") / "firmware"), help="output directory (default: %(default)s)")
-    parser.add_argument("--board", default=DEFAULT_BOARD, choices=sorted(BOARDS))
+    parser.add_argument("--board", default=DEFAULT_BOARD, choices=sorted(name for name, b in BOARDS.items() if b.qemu_machine))
     parser.add_argument("--config", help="MfccConfig as JSON (fields not given keep their defaults)")
     parser.add_argument("--generic-fft", action="store_true", help="link every FFT length's tables (arm_mfcc_init_q15)")
     parser.add_argument("--measure", action="store_true", help="run 1 s of noise in QEMU and report instructions per frame")

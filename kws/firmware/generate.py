@@ -9,9 +9,9 @@ the kernels of ``firmware/src/kws_int8_ops.h``, a static activation plan and the
     #define KWS_MODEL_ARENA_SIZE   ...   bytes of activation memory the caller provides
     int kws_model_invoke(const int8_t *input, int8_t *output, int8_t *arena);
 
-Supported operators: CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, FULLY_CONNECTED, SOFTMAX and
-RESHAPE (an alias of its input; a copy only where it is the last operator). The graph must be a
-chain (each operator reads the previous one's output). Memory plan: two ping-pong buffers in
+Supported operators: CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, FULLY_CONNECTED,
+SOFTMAX and RESHAPE (an alias of its input; a copy only where it is the last operator). The graph
+must be a chain (each operator reads the previous one's output). Memory plan: two ping-pong buffers in
 the arena, each as large as the largest intermediate tensor; the first operator reads
 ``input`` directly and the last writes ``output`` directly. Requantisation rounds per operator as
 LiteRT's BUILTIN_REF kernels do (:data:`kws.firmware.int8_host.LITERT_ROUNDING`).
@@ -34,7 +34,12 @@ from . import int8_host
 HEADER_NAME = "kws_model.h"
 SOURCE_NAME = "kws_model.c"
 
-_SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "FULLY_CONNECTED", "SOFTMAX", "RESHAPE")
+#: Kernel sets generate_model can call; "dsp" maps these plain kernels to their *_dsp versions.
+KERNELS = ("plain", "dsp")
+_DSP_KERNELS = ("kws_conv_s8", "kws_depthwise_conv_s8", "kws_avg_pool_s8", "kws_fully_connected_s8")
+
+_SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX",
+              "RESHAPE")
 
 
 @dataclass
@@ -73,6 +78,13 @@ def _dims(shape) -> str:
     return "{%d, %d, %d, %d}" % shape
 
 
+def _activation_range(number: int, op: str, activation: int, scale: float, zero_point: int) -> tuple[int, int]:
+    try:
+        return int8_host.activation_range(activation, scale, zero_point)
+    except KwsError as error:
+        raise KwsError(f"operator {number} ({op}): {error}") from None
+
+
 def _output_and_padding(padding: int, size: int, filter_size: int, stride: int, dilation: int) -> tuple[int, int]:
     """TFLite's ComputeOutSize and ComputePaddingHeightWidth for one dimension: (out, leading pad)."""
     effective = (filter_size - 1) * dilation + 1
@@ -84,9 +96,57 @@ def _output_and_padding(padding: int, size: int, filter_size: int, stride: int, 
     return out, total // 2
 
 
-def generate_model(model_content: bytes, *, name: str = "kws_model") -> GeneratedModel:
+_DSP_INCLUDE = """#include "kws_int8_ops_dsp.h"
+#if defined(__GNUC__)
+#define KWS_ALIGN4 __attribute__((aligned(4)))
+#else
+#define KWS_ALIGN4
+#endif
+"""
+
+_PROFILE_MACROS = """
+#ifdef KWS_PROFILE /* instructions per kernel call, on a board (board.h) with stdout */
+#include <stdio.h>
+#include "board.h"
+static uint32_t kws_profile_start;
+#define KWS_PROFILE_BEGIN() (kws_profile_start = board_counter_now())
+#define KWS_PROFILE_END(index, kernel)                                                              \\
+    printf("op %d %s instructions %lu\\n", index, kernel,                                            \\
+           (unsigned long)board_counter_to_instructions(board_counter_elapsed(kws_profile_start,       \\
+                                                                              board_counter_now())))
+#else
+#define KWS_PROFILE_BEGIN() ((void)0)
+#define KWS_PROFILE_END(index, kernel) ((void)0)
+#endif
+"""
+
+
+def _instrument(body: list[str], kernels: str) -> list[str]:
+    """The kernel calls of ``body`` renamed for ``kernels`` and bracketed by the profile macros."""
+    lines = []
+    for line in body:
+        call = line.strip()
+        if not call.startswith("status |= "):
+            lines.append(line)
+            continue
+        kernel = call[len("status |= "):].split("(", 1)[0]
+        if kernels == "dsp" and kernel in _DSP_KERNELS:
+            kernel += "_dsp"
+            line = line.replace(call.split("(", 1)[0], f"status |= {kernel}", 1)
+        index = int(call.split("&op", 1)[1].split("_", 1)[0])  # the operator's number, from &op<N>_params
+        lines += ["    KWS_PROFILE_BEGIN();", line, f'    KWS_PROFILE_END({index}, "{kernel}");']
+    return lines
+
+
+def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: str = "plain") -> GeneratedModel:
     """C for ``model_content`` (an int8 TFLite flatbuffer). Raises :class:`KwsError` for an
-    operator, option or graph shape the kernels do not support."""
+    operator, option or graph shape the kernels do not support.
+
+    ``kernels``: "plain" calls the reference kernels of kws_int8_ops.h; "dsp" the DSP-extension
+    ones of kws_int8_ops_dsp.h where there is one (same integers, no extra memory). Built with
+    ``-DKWS_PROFILE`` the invoke prints ``op <i> <kernel> instructions <n>`` per kernel call."""
+    if kernels not in KERNELS:
+        raise KwsError(f"unknown kernels {kernels!r}; known: {', '.join(KERNELS)}")
     interpreter = int8_host.reference_interpreter(model_content)
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     options = int8_host.flatbuffer_options(model_content)
@@ -177,7 +237,7 @@ def generate_model(model_content: bytes, *, name: str = "kws_model") -> Generate
             if bias is not None and bias.dtype != np.int32:
                 raise KwsError(f"operator {number} ({op}): bias is {bias.dtype}, not int32")
             multipliers, shifts = int8_host._requant(in_scale[0], w_scale, out_scale[0])
-            act_min, act_max = int8_host.activation_range(opt["activation"], float(out_scale[0]), int(out_zp[0]))
+            act_min, act_max = _activation_range(number, op, opt["activation"], float(out_scale[0]), int(out_zp[0]))
             rounding = int8_host.LITERT_ROUNDING[op]
             out_channels = out_shape[-1]
             if op != "FULLY_CONNECTED" and len(multipliers) == 1 and out_channels > 1:
@@ -237,10 +297,10 @@ def generate_model(model_content: bytes, *, name: str = "kws_model") -> Generate
                 )
                 kernel = "kws_depthwise_conv_s8" if op == "DEPTHWISE_CONV_2D" else "kws_conv_s8"
                 body.append(f"    status |= {kernel}(&{prefix}_params, {src}, {prefix}_weights, {bias_ref}, {dst});")
-        elif op == "AVERAGE_POOL_2D":
+        elif op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
             if float(in_scale[0]) != float(out_scale[0]) or int(in_zp[0]) != int(out_zp[0]):
-                raise KwsError(f"operator {number} AVERAGE_POOL_2D with different input and output quantisation")
-            act_min, act_max = int8_host.activation_range(opt["activation"], float(out_scale[0]), int(out_zp[0]))
+                raise KwsError(f"operator {number} {op} with different input and output quantisation")
+            act_min, act_max = _activation_range(number, op, opt["activation"], float(out_scale[0]), int(out_zp[0]))
             fh, fw = (int(s) for s in opt["filter_size"])
             stride_h, stride_w = (int(s) for s in opt["stride"])
             padding = int8_host._PADDING[opt["padding"]]
@@ -248,13 +308,14 @@ def generate_model(model_content: bytes, *, name: str = "kws_model") -> Generate
             out_w, pad_w = _output_and_padding(padding, in_shape[2], fw, stride_w, 1)
             computed = (in_shape[0], out_h, out_w, in_shape[3])
             if computed != out_shape:
-                raise KwsError(f"operator {number} AVERAGE_POOL_2D: output {out_shape}, computed {computed}")
+                raise KwsError(f"operator {number} {op}: output {out_shape}, computed {computed}")
             constants.append(
                 f"static const kws_pool_params {prefix}_params = {{\n"
                 f"    {_dims(in_shape)}, {_dims(out_shape)}, {fh}, {fw}, {stride_h}, {stride_w},\n"
                 f"    {pad_h}, {pad_w}, {act_min}, {act_max}}};\n"
             )
-            body.append(f"    status |= kws_avg_pool_s8(&{prefix}_params, {src}, {dst});")
+            kernel = "kws_avg_pool_s8" if op == "AVERAGE_POOL_2D" else "kws_max_pool_s8"
+            body.append(f"    status |= {kernel}(&{prefix}_params, {src}, {dst});")
         elif op == "SOFTMAX":
             if int(out_zp[0]) != -128 or not math.isclose(float(out_scale[0]), 1 / 256):
                 raise KwsError(f"operator {number} SOFTMAX: output must have scale 1/256 and zero point -128")
@@ -269,6 +330,10 @@ def generate_model(model_content: bytes, *, name: str = "kws_model") -> Generate
 
     if previous != graph_output:
         raise KwsError("the operator chain does not end at the model's output")
+    body = _instrument(body, kernels)
+    if kernels == "dsp":
+        # Weights aligned to 4 bytes: the DSP kernels read them 32 bits at a time.
+        constants = [c.replace("static const int8_t ", "static const int8_t KWS_ALIGN4 ", 1) for c in constants]
     in_shape, out_shape = shape(graph_input), shape(graph_output)
     arena_size = 2 * slot_size
     upper = name.upper()
@@ -314,8 +379,8 @@ int {name}_invoke(const int8_t *input, int8_t *output, int8_t *arena);
 #include <string.h>
 
 #include "kws_int8_ops.h"
-#include "{HEADER_NAME}"
-
+{_DSP_INCLUDE if kernels == "dsp" else ""}#include "{HEADER_NAME}"
+{_PROFILE_MACROS}
 #define KWS_MODEL_SLOT_SIZE {slot_size}u
 
 const int32_t kws_model_input_shape[KWS_MODEL_INPUT_DIMS] = {{{", ".join(str(s) for s in in_shape)}}};

@@ -40,8 +40,13 @@ class InferBuild:
     warnings: dict[str, str]
 
 
-def build_infer(model_content: bytes, out_dir: Path | str, *, board: str = fw.DEFAULT_BOARD) -> InferBuild:
-    """Generate the model's C into ``out_dir/generated`` and link ``out_dir/infer.elf``."""
+def build_infer(model_content: bytes, out_dir: Path | str, *, board: str = fw.DEFAULT_BOARD,
+                kernels: str = "plain", profile: bool = False) -> InferBuild:
+    """Generate the model's C into ``out_dir/generated`` and link ``out_dir/infer.elf``.
+
+    ``kernels``: "plain" (kws_int8_ops.c) or "dsp" (kws_int8_ops_dsp.c as well, the DSP-extension
+    kernels; the plain ones on a core without it). ``profile`` compiles the model with
+    ``KWS_PROFILE``: each inference also prints ``op <i> <kernel> instructions <n>`` lines."""
     if board not in fw.BOARDS:
         raise KwsError(f"unknown board {board!r}; known: {', '.join(sorted(fw.BOARDS))}")
     target = fw.BOARDS[board]
@@ -51,7 +56,7 @@ def build_infer(model_content: bytes, out_dir: Path | str, *, board: str = fw.DE
     generated = out_dir / "generated"
     objects_dir = out_dir / "obj"
     generated.mkdir(parents=True, exist_ok=True)
-    model = generate_model(model_content)
+    model = generate_model(model_content, kernels=kernels)
     fw._write_if_changed(generated / model.header_name, model.header)
     fw._write_if_changed(generated / model.source_name, model.source)
 
@@ -62,11 +67,13 @@ def build_infer(model_content: bytes, out_dir: Path | str, *, board: str = fw.DE
     )
     compiles = [
         fw._Compile(src / "kws_int8_ops.c", objects_dir / "kws" / "kws_int8_ops.o", own),
-        fw._Compile(generated / model.source_name, objects_dir / "kws" / "kws_model.o", own),
+        fw._Compile(generated / model.source_name, objects_dir / "kws" / "kws_model.o",
+                    own + (("-DKWS_PROFILE",) if profile else ())),
         fw._Compile(fw.FIRMWARE_DIR / "apps" / "infer.c", objects_dir / "app" / "infer.o", own),
-        fw._Compile(target.directory / "startup.c", objects_dir / "board" / "startup.o", own),
-        fw._Compile(target.directory / "board.c", objects_dir / "board" / "board.o", own),
+        *target.compiles(objects_dir, own),
     ]
+    if kernels == "dsp":
+        compiles.append(fw._Compile(src / "kws_int8_ops_dsp.c", objects_dir / "kws" / "kws_int8_ops_dsp.o", own))
     linked = fw.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name="infer")
     elf, stale, warnings = linked.elf, linked.stale, linked.warnings
     return InferBuild(target, model, out_dir, elf, fw.elf_size(elf), len(stale), warnings)
@@ -106,6 +113,6 @@ def run_infer(build: InferBuild, inputs: np.ndarray, *, timeout: float = 120.0) 
 
 
 def infer(model_content: bytes, inputs: np.ndarray, out_dir: Path | str, *,
-          board: str = fw.DEFAULT_BOARD) -> tuple[np.ndarray, np.ndarray]:
+          board: str = fw.DEFAULT_BOARD, kernels: str = "plain") -> tuple[np.ndarray, np.ndarray]:
     """Build for ``board`` into ``out_dir`` and run ``inputs``: (outputs, instructions per inference)."""
-    return run_infer(build_infer(model_content, out_dir, board=board), inputs)
+    return run_infer(build_infer(model_content, out_dir, board=board, kernels=kernels), inputs)

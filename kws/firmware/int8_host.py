@@ -157,9 +157,11 @@ class Int8Ops:
             "kws_conv_init": [ctypes.POINTER(ConvParams), Dims, Dims, *[ctypes.c_int32] * 9, _I32P, _I32P],
             "kws_depthwise_conv_init": [ctypes.POINTER(ConvParams), Dims, Dims, *[ctypes.c_int32] * 10, _I32P, _I32P],
             "kws_avg_pool_init": [ctypes.POINTER(PoolParams), Dims, *[ctypes.c_int32] * 7],
+            "kws_max_pool_init": [ctypes.POINTER(PoolParams), Dims, *[ctypes.c_int32] * 7],
             "kws_conv_s8": [ctypes.POINTER(ConvParams), _I8P, _I8P, _I32P, _I8P],
             "kws_depthwise_conv_s8": [ctypes.POINTER(ConvParams), _I8P, _I8P, _I32P, _I8P],
             "kws_avg_pool_s8": [ctypes.POINTER(PoolParams), _I8P, _I8P],
+            "kws_max_pool_s8": [ctypes.POINTER(PoolParams), _I8P, _I8P],
             "kws_fully_connected_s8": [ctypes.POINTER(FcParams), _I8P, _I8P, _I32P, _I8P],
             "kws_softmax_s8": [ctypes.POINTER(SoftmaxParams), _I8P, _I8P],
             "kws_multiply_by_quantized_multiplier": [ctypes.c_int32] * 3,
@@ -221,6 +223,17 @@ class Int8Ops:
                                                int(act_min), int(act_max)), "AVERAGE_POOL_2D")
         out = np.empty((p.output.n, p.output.h, p.output.w, p.output.c), np.int8)
         self._check(self.lib.kws_avg_pool_s8(ctypes.byref(p), _p8(x), _p8(out)), "AVERAGE_POOL_2D")
+        return out
+
+    def max_pool2d(self, input, *, filter_size, stride, padding=PADDING_VALID, act_min: int = -128,
+                   act_max: int = 127) -> np.ndarray:
+        x = _i8(input)
+        p = PoolParams()
+        self._check(self.lib.kws_max_pool_init(ctypes.byref(p), _dims(x.shape), int(filter_size[0]),
+                                               int(filter_size[1]), int(stride[0]), int(stride[1]), int(padding),
+                                               int(act_min), int(act_max)), "MAX_POOL_2D")
+        out = np.empty((p.output.n, p.output.h, p.output.w, p.output.c), np.int8)
+        self._check(self.lib.kws_max_pool_s8(ctypes.byref(p), _p8(x), _p8(out)), "MAX_POOL_2D")
         return out
 
     def fully_connected(self, input, weights, bias, *, input_zero_point: int, output_zero_point: int,
@@ -307,7 +320,7 @@ def flatbuffer_options(model_content: bytes) -> list[dict[str, Any]]:
                            activation=o.FusedActivationFunction())
             if code == codes.DEPTHWISE_CONV_2D:
                 options["depth_multiplier"] = o.DepthMultiplier()
-        elif code == codes.AVERAGE_POOL_2D:
+        elif code in (codes.AVERAGE_POOL_2D, codes.MAX_POOL_2D):
             o = schema.Pool2DOptions()
             o.Init(table.Bytes, table.Pos)
             options.update(padding=o.Padding(), stride=(o.StrideH(), o.StrideW()),
@@ -375,6 +388,9 @@ def model_ops(interpreter, model_content: bytes, ops: Int8Ops | None = None) -> 
                 raise KwsError(f"operator {detail['index']} ({name}): weights with a non-zero zero point")
             bias = interpreter.get_tensor(inputs[2]) if len(inputs) > 2 and inputs[2] >= 0 else None
             multipliers, shifts = _requant(in_scale[0], w_scale, out_scale[0])
+            if name != "FULLY_CONNECTED" and len(multipliers) == 1 and out_shape[-1] > 1:
+                # Per-tensor weight scales: the convolution kernels take one pair per channel.
+                multipliers, shifts = np.repeat(multipliers, out_shape[-1]), np.repeat(shifts, out_shape[-1])
             act_min, act_max = activation_range(opt["activation"], float(out_scale[0]), int(out_zp[0]))
             params = dict(input_zero_point=int(in_zp[0]), output_zero_point=int(out_zp[0]), act_min=act_min,
                           act_max=act_max, multipliers=multipliers, shifts=shifts, rounding=LITERT_ROUNDING[name])
@@ -388,19 +404,23 @@ def model_ops(interpreter, model_content: bytes, ops: Int8Ops | None = None) -> 
                     run = lambda x, w=weights, b=bias, p=params: ops.depthwise_conv2d(x, w, b, **p)  # noqa: E731
                 else:
                     run = lambda x, w=weights, b=bias, p=params: ops.conv2d(x, w, b, **p)  # noqa: E731
-        elif name == "AVERAGE_POOL_2D":
+        elif name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
             if float(in_scale[0]) != float(out_scale[0]) or int(in_zp[0]) != int(out_zp[0]):
-                raise KwsError("AVERAGE_POOL_2D with different input and output quantisation")
+                raise KwsError(f"{name} with different input and output quantisation")
             act_min, act_max = activation_range(opt["activation"], float(out_scale[0]), int(out_zp[0]))
             params = dict(filter_size=opt["filter_size"], stride=opt["stride"], padding=_PADDING[opt["padding"]],
                           act_min=act_min, act_max=act_max)
-            run = lambda x, p=params: ops.average_pool2d(x, **p)  # noqa: E731
+            pool = ops.average_pool2d if name == "AVERAGE_POOL_2D" else ops.max_pool2d
+            run = lambda x, p=params, f=pool: f(x, **p)  # noqa: E731
         elif name == "SOFTMAX":
             if int(out_zp[0]) != -128 or not math.isclose(float(out_scale[0]), 1 / 256):
                 raise KwsError("SOFTMAX output must have scale 1/256 and zero point -128")
             multiplier, left_shift, diff_min = ref.softmax_parameters(float(in_scale[0]), float(opt["beta"]))
             params = dict(multiplier=multiplier, left_shift=left_shift, diff_min=diff_min)
             run = lambda x, p=params: ops.softmax(x, **p)  # noqa: E731
+        elif name == "RESHAPE":
+            # No kernel: the bytes are unchanged (LiteRT copies them; the firmware aliases them).
+            run = lambda x, s=out_shape: np.asarray(x).reshape(s)  # noqa: E731
         else:
             raise KwsError(f"operator {detail['index']} ({name}) has no int8 kernel in firmware/src")
         specs.append(OpSpec(int(detail["index"]), name, inputs[0], out_index, out_shape, run, params))

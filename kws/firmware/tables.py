@@ -14,6 +14,8 @@ For ``name="kws_mfcc"`` (the default) the header declares::
     const uint32_t kws_mfcc_mel_lengths[KWS_MFCC_N_MELS];           bins of each filter
     const int16_t  kws_mfcc_mel_coefs[KWS_MFCC_MEL_COEFS_LENGTH];   q15, filter after filter
     const int16_t  kws_mfcc_dct[KWS_MFCC_N_MFCC * KWS_MFCC_N_MELS]; q15, row-major
+    const int16_t  kws_mfcc_split_a[KWS_MFCC_FFT_LENGTH];           q15, the real FFT's split
+    const int16_t  kws_mfcc_split_b[KWS_MFCC_FFT_LENGTH];           coefficients, re/im interleaved
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsp import MfccConfig
-from dsp.tables import q15_tables
+from dsp.tables import q15_tables, rfft_split_tables_q15
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _VALUES_PER_LINE = 12
@@ -59,6 +61,7 @@ def generate_tables(config: MfccConfig, *, name: str = "kws_mfcc") -> GeneratedT
     if not _NAME.fullmatch(name):
         raise ValueError(f"table name must be a lower-case C identifier, not {name!r}")
     tables = q15_tables(config)
+    split_a, split_b = rfft_split_tables_q15(config.fft_length)
     upper = name.upper()
     config_json = config.to_json()
     comment = json.dumps(config.to_dict(), indent=2, sort_keys=True).replace("*/", "* /")
@@ -94,6 +97,8 @@ def generate_tables(config: MfccConfig, *, name: str = "kws_mfcc") -> GeneratedT
         + f"extern const uint32_t {name}_mel_lengths[{upper}_N_MELS];\n"
         + f"extern const int16_t {name}_mel_coefs[{upper}_MEL_COEFS_LENGTH];\n"
         + f"extern const int16_t {name}_dct[{upper}_N_MFCC * {upper}_N_MELS];\n"
+        + f"extern const int16_t {name}_split_a[{upper}_FFT_LENGTH];\n"
+        + f"extern const int16_t {name}_split_b[{upper}_FFT_LENGTH];\n"
         + f"\n#endif /* {guard} */\n"
     )
     source = (
@@ -109,5 +114,8 @@ def generate_tables(config: MfccConfig, *, name: str = "kws_mfcc") -> GeneratedT
         + _array("int16_t", f"{name}_mel_coefs", f"{upper}_MEL_COEFS_LENGTH", tables.mel_weights)
         + "\n"
         + _array("int16_t", f"{name}_dct", f"{upper}_N_MFCC * {upper}_N_MELS", tables.dct)
+        + "\n/* CMSIS-DSP's realCoefAQ15/BQ15 at this FFT length's points (kws_frontend_init). */\n"
+        + _array("int16_t", f"{name}_split_a", f"{upper}_FFT_LENGTH", split_a)
+        + _array("int16_t", f"{name}_split_b", f"{upper}_FFT_LENGTH", split_b)
     )
     return GeneratedTables(f"{name}_tables.h", header, f"{name}_tables.c", source)

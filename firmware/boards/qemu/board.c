@@ -1,12 +1,13 @@
 /*
- * board.c: the qemu-mps2-an386 board (Arm MPS2 FPGA image AN386, a Cortex-M4F at 25 MHz) as
- * QEMU emulates it: `qemu-system-arm -M mps2-an386`.
+ * board.c: the QEMU boards (qemu-mps2-an386, qemu-mps2-an500, qemu-mps3-an547), each described
+ * by the board_config.h in its own directory: name, core clock as QEMU sets it.
  *
- * Counter: SysTick clocked from the core clock (CLKSOURCE = 1), 25 MHz, free-running over its
- * full 24-bit range. The DWT cycle counter is not emulated (it reads 0). Under
- * `-icount shift=0` every instruction advances virtual time by exactly 1 ns, so one SysTick
- * tick is 40 ns = 40 instructions: the counts are instructions, with a resolution of 40, and
- * deterministic from run to run. They are not cycle counts of a real M4.
+ * Counter: SysTick clocked from the core clock (CLKSOURCE = 1), free-running over its full
+ * 24-bit range. The DWT cycle counter is not emulated (it reads 0). Under `-icount shift=0`
+ * every instruction advances virtual time by exactly 1 ns, so one SysTick tick is
+ * 1e9 / BOARD_CORE_CLOCK_HZ instructions (40 at the MPS2 boards' 25 MHz, 31.25 at AN547's
+ * 32 MHz: measured, a 2,000,000-instruction loop takes 64,000 ticks there). The counts are
+ * instructions, deterministic from run to run, not cycle counts of a real core.
  *
  * Host I/O: semihosting (`-semihosting-config enable=on,target=native`), through newlib's
  * librdimon for stdio and directly for the command line.
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "board_config.h"
 
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u) /* control and status */
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u) /* reload value */
@@ -24,15 +26,16 @@
 #define SYST_CSR_CLKSOURCE_CORE (1u << 2)
 #define SYST_MASK 0x00FFFFFFu
 
-#define CORE_CLOCK_HZ 25000000u
-/* Virtual nanoseconds (= instructions under -icount shift=0) per SysTick tick. */
-#define INSTRUCTIONS_PER_TICK (1000000000u / CORE_CLOCK_HZ)
+/* Virtual nanoseconds (= instructions under -icount shift=0) per SysTick tick, as a fraction:
+   1e9 / BOARD_CORE_CLOCK_HZ reduced by 1e6 (both clocks are whole MHz). */
+#define INSTRUCTIONS_PER_TICK_NUMERATOR 1000u
+#define INSTRUCTIONS_PER_TICK_DENOMINATOR (BOARD_CORE_CLOCK_HZ / 1000000u)
 
 #define SEMIHOSTING_SYS_GET_CMDLINE 0x15
 
 const char *board_name(void)
 {
-    return "qemu-mps2-an386";
+    return BOARD_NAME;
 }
 
 void board_init(void)
@@ -56,7 +59,7 @@ uint32_t board_counter_elapsed(uint32_t start, uint32_t end)
 
 uint64_t board_counter_to_instructions(uint32_t ticks)
 {
-    return (uint64_t)ticks * INSTRUCTIONS_PER_TICK;
+    return (uint64_t)ticks * INSTRUCTIONS_PER_TICK_NUMERATOR / INSTRUCTIONS_PER_TICK_DENOMINATOR;
 }
 
 static int semihosting_call(int operation, void *argument)

@@ -1,8 +1,9 @@
 /*
- * startup.c: vector table and reset handler of qemu-mps2-an386 (Cortex-M4F).
+ * startup.c: vector table and reset handler of the QEMU boards (board_config.h names each).
  *
  * Linked with -nostartfiles: newlib's rdimon-crt0 takes its stack from SYS_HEAPINFO, which is
- * not portable across QEMU's boards, so this board starts itself:
+ * not portable across QEMU's boards (on AN547 malloc and fopen then fail with ENOMEM), so the
+ * board starts itself:
  *
  *   set SP, enable the FPU, copy .data, zero .bss, initialise_monitor_handles() (semihosting
  *   stdin/stdout/stderr), __libc_init_array(), board_init(), exit(main(argc, argv)).
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 
 #include "board.h"
+#include "board_config.h"
 
 /* From the linker script. */
 extern uint32_t __stack_top;
@@ -48,7 +50,9 @@ void board_start(void)
     uint32_t *destination;
     int argc;
 
-    /* The code is built with -mfloat-abi=hard: the FPU must be on before any C library call. */
+    /* The code is built with -mfloat-abi=hard: the FPU must be on before any C library call.
+       (On the M55 MVE shares the FPU's coprocessor interface, CP10/CP11, and the core runs
+       Secure, so CPACR alone enables both. The M7's caches stay off: QEMU does not model them.) */
     SCB_CPACR |= CPACR_CP10_CP11_FULL;
     __asm__ volatile("dsb\n\tisb" ::: "memory");
 
@@ -83,7 +87,7 @@ static void semihosting_fault_exit(void) __attribute__((noreturn));
 
 static void semihosting_fault_exit(void)
 {
-    static const char message[] = "qemu-mps2-an386: fault (unhandled exception); exiting with status 1\n";
+    static const char message[] = BOARD_NAME ": fault (unhandled exception); exiting with status 1\n";
     register uint32_t r0 __asm__("r0");
     register const void *r1 __asm__("r1");
 
@@ -111,9 +115,15 @@ void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void DebugMon_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
+#if BOARD_ARMV8M
+void SecureFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+#define SECURE_FAULT_HANDLER SecureFault_Handler
+#else
+#define SECURE_FAULT_HANDLER 0
+#endif
 
-/* The initial stack pointer, then the 15 system exception handlers; this board's
-   applications enable no external interrupt. */
+/* The initial stack pointer, then the 15 system exception handlers (Armv8-M adds SecureFault
+   at entry 7); the QEMU apps enable no external interrupt. */
 typedef struct {
     uint32_t *initial_sp;
     void (*handlers[15])(void);
@@ -128,7 +138,7 @@ __attribute__((section(".vectors"), used)) static const vector_table_t vector_ta
         MemManage_Handler,
         BusFault_Handler,
         UsageFault_Handler,
-        0,
+        SECURE_FAULT_HANDLER,
         0,
         0,
         0,

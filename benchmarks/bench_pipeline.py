@@ -1,0 +1,105 @@
+"""The whole always-on image (`kws firmware build` / `run`): size, instructions per MFCC frame and
+per inference on real speech, and the CPU load they mean on a 64 MHz nRF52840.
+
+    python benchmarks/bench_pipeline.py [--json benchmarks/results/pipeline.json]
+
+For each kernel set (plain C; the DSP extension where built): the image for the shipped DS-CNN-S
+is built for qemu-mps2-an386 and run in QEMU on real Speech Commands clips from ../shared/data
+(synthetic noise and chirps where absent), and its scores are checked against `kws detect`'s
+(the benchmark refuses to report figures of an image that disagrees). Counts are QEMU -icount
+instructions, not cycles: the CPU load treats one instruction as one cycle, which a real M4
+beats on most ALU instructions and loses on loads, multiply-accumulates with stalls and flash
+wait states (the nRF52840 has a cache), so read it as an estimate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+
+from kws.detector import Detector, DetectorConfig  # noqa: E402
+from kws.firmware.image import build_image  # noqa: E402
+from kws.firmware.run import run_image  # noqa: E402
+from kws.model_file import load_model  # noqa: E402
+
+NRF52840_HZ = 64_000_000
+DS_CNN_S_MACS = 2_656_768
+
+
+def speech(seconds: int) -> tuple[np.ndarray, str]:
+    import soundfile as sf
+
+    root = ROOT.parent / "shared" / "data" / "speech_commands_v2_test_dev"
+    files = sorted(root.glob("[a-z]*/*.wav"))
+    if files:
+        picked = files[:: max(1, len(files) // seconds)][:seconds]
+        return np.concatenate([sf.read(f, dtype="int16")[0] for f in picked]), f"{len(picked)} Speech Commands clips"
+    rng = np.random.default_rng(0)
+    t = np.arange(16000 * seconds) / 16000
+    signal = 6000 * np.sin(2 * np.pi * (200 + 300 * t) * t) + rng.normal(0, 800, t.size)
+    return np.clip(signal, -32768, 32767).astype(np.int16), "synthetic chirps and noise"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "pipeline.json")
+    parser.add_argument("--seconds", type=int, default=20, help="clips of real speech to run (default 20)")
+    parser.add_argument("--kernels", nargs="+", default=["plain", "dsp"])
+    args = parser.parse_args()
+    model = load_model()
+    config = DetectorConfig()
+    audio, source = speech(args.seconds)
+    reference = [e.to_dict() for e in Detector(model, config).process(audio)]
+    frames_per_s = model.mfcc.sample_rate / model.mfcc.hop_length
+    inferences_per_s = frames_per_s / config.inference_every
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kernels in args.kernels:
+            try:
+                image = build_image(model, Path(tmp) / kernels, kernels=kernels, detector=config)
+            except Exception as error:  # e.g. a kernel set this checkout does not have
+                print(f"{kernels}: not built ({error})", file=sys.stderr)
+                continue
+            events, summary = run_image(image, model, audio)
+            if [e.to_dict() for e in events] != reference:
+                raise SystemExit(f"{kernels}: the image's scores differ from kws detect's; no figures reported")
+            per_frame, per_inference = summary.instructions_per_frame, summary.instructions_per_inference
+            load = (frames_per_s * per_frame + inferences_per_s * per_inference) / NRF52840_HZ
+            rows.append({
+                "kernels": kernels,
+                "flash": image.flash, "ram": image.ram,
+                "parts": image.record["parts"],
+                "stack": image.record["stack"]["bytes"],
+                "instructions_per_mfcc_frame": round(per_frame),
+                "instructions_per_inference": round(per_inference),
+                "macs_per_instruction": round(DS_CNN_S_MACS / per_inference, 3),
+                "cpu_load_64mhz": round(load, 3),
+                "frontend_load_64mhz": round(frames_per_s * per_frame / NRF52840_HZ, 3),
+            })
+            print(f"{kernels:>6}: flash {image.flash:,} B, RAM {image.ram:,} B, {per_frame:,.0f} instr/frame, "
+                  f"{per_inference:,.0f} instr/inference ({DS_CNN_S_MACS / per_inference:.3f} MACs/instr), "
+                  f"CPU load at 64 MHz {100 * load:.1f} %")
+    result = {
+        "date": date.today().isoformat(),
+        "board": "qemu-mps2-an386 (Cortex-M4F), -O2, QEMU -icount shift=0 (instructions)",
+        "audio": f"{len(audio) / 16000:.1f} s: {source}",
+        "inference_every_hops": config.inference_every,
+        "inferences_per_second": inferences_per_s,
+        "frames_per_second": frames_per_s,
+        "rows": rows,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+/*
+ * kws_int8_ops_dsp.h - int8 kernels for Cortex-M cores with the DSP extension (Cortex-M4/M7/M33
+ * with DSP), integer-for-integer equal to the plain-C reference kernels of kws_int8_ops.h (and so
+ * to LiteRT's BUILTIN_REF kernels).
+ *
+ * Same signatures, parameter structs and conventions as the plain kernels; a generated model
+ * switches by calling the *_dsp names (kws.firmware.generate, kernels="dsp"). They need no
+ * scratch memory: int8 operands are widened in registers (SXTB16), the input offset is added
+ * in registers (SADD16) or folded into the accumulator as offset * sum(weights), and pairs of
+ * products are accumulated by SMLAD. Nothing allocates and nothing is static.
+ *
+ * Bit-exactness: the int32 accumulators wrap exactly as the reference's (SMLAD and add32 are
+ * both sums modulo 2^32, so the summation order is free), and requantisation is the same
+ * function as the plain kernels' (kws_multiply_by_quantized_multiplier{,_double}), rewritten
+ * for speed and checked equal (tests/test_firmware_dsp.py).
+ *
+ * What is specialised (everything else calls the plain kernel, so every model stays correct):
+ *   kws_conv_s8_dsp (dilation_w == 1): any filter size, stride, padding, dilation_h. Two output
+ *     channels x two pixels per inner loop. 1x1 filters without padding (pointwise) fold
+ *     offset * sum(weights) into the accumulators; over consecutive pixels with in.c % 8 == 0
+ *     (DS-CNN's pointwise layers) the loop is assembler, 43 instructions per 32 MACs. Filter
+ *     rows of exactly 4 int8 (in.c * filter width == 4: the 10x4 single-channel first layer)
+ *     have their own loop, edge rows included (shifted filter words).
+ *   kws_depthwise_conv_s8_dsp: depth_multiplier 1 (four channels per load, two vertically
+ *     adjacent pixels per loop where their windows match), or a multiple of 4 (one input
+ *     channel broadcast over four outputs; with one input channel, four taps per load: TFLM's
+ *     micro_speech).
+ *   Both: KWS_ROUNDING_DOUBLE (what LiteRT's convolutions use), and every output channel's
+ *     accumulator provably within |acc| < 2^(30 - left shift), checked per call from the
+ *     weights and biases (|bias| + max|x + offset| * sum|w|; real layers pass by orders of
+ *     magnitude): the requantisation then takes 17 instructions (SMMULR, assembler).
+ *   kws_avg_pool_s8_dsp: windows of at most 256 elements (int16 lane sums cannot overflow).
+ *   kws_fully_connected_s8_dsp: everything (both roundings, C requantisation).
+ * Built with -DKWS_DSP_NO_ASM the same kernels use C for every loop and the requantisation
+ * (same integers, slower). On a target without __ARM_FEATURE_DSP every *_dsp function calls
+ * its plain kernel.
+ *
+ * Operands are read with unaligned 32-bit loads (memcpy), which Armv7E-M supports; weight
+ * arrays aligned to 4 bytes (the generator does it) avoid the unaligned-access penalty.
+ */
+#ifndef KWS_INT8_OPS_DSP_H
+#define KWS_INT8_OPS_DSP_H
+
+#include "kws_int8_ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int kws_conv_s8_dsp(const kws_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                    int8_t *output);
+int kws_depthwise_conv_s8_dsp(const kws_conv_params *p, const int8_t *input, const int8_t *filter,
+                              const int32_t *bias, int8_t *output);
+int kws_avg_pool_s8_dsp(const kws_pool_params *p, const int8_t *input, int8_t *output);
+int kws_fully_connected_s8_dsp(const kws_fc_params *p, const int8_t *input, const int8_t *weights,
+                               const int32_t *bias, int8_t *output);
+
+/* 1 where this build uses the DSP extension, 0 where the *_dsp functions are the plain ones. */
+int kws_dsp_enabled(void);
+
+/* The requantisation the DSP kernels use (without output offset and clamp), exported so that
+ * tests can check it equals kws_multiply_by_quantized_multiplier{,_double} on any host. */
+int32_t kws_dsp_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t rounding);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KWS_INT8_OPS_DSP_H */

@@ -1,0 +1,97 @@
+"""Run a QEMU image of the whole pipeline (``apps/run.c``) on audio: ``kws firmware run``.
+
+:func:`run_image` writes the int16 samples to a host file, runs the image under QEMU and parses
+what it prints into the same events as :class:`kws.detector.Detector`
+(:class:`~kws.detector.Inference`, :class:`~kws.detector.Detection`) plus a
+:class:`RunSummary` of the instruction counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..detector import Detection, Event, Inference
+from ..errors import KwsError
+from ..model_file import KwsModel
+from .image import ImageBuild
+from .qemu import run_elf
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    samples: int
+    frames: int
+    inferences: int
+    pipeline_instructions: int  # everything inside kws_pipeline_process
+    model_instructions: int  # the network alone, summed over inferences
+    model_max: int  # the slowest inference
+
+    @property
+    def instructions_per_inference(self) -> float:
+        return self.model_instructions / self.inferences if self.inferences else 0.0
+
+    @property
+    def instructions_per_frame(self) -> float:
+        """Frontend, input rule, buffering and decisions per MFCC frame: the pipeline less the network."""
+        return (self.pipeline_instructions - self.model_instructions) / self.frames if self.frames else 0.0
+
+    def to_dict(self) -> dict:
+        return {"samples": self.samples, "frames": self.frames, "inferences": self.inferences,
+                "instructions_per_mfcc_frame": round(self.instructions_per_frame),
+                "instructions_per_inference": round(self.instructions_per_inference),
+                "instructions_max_inference": self.model_max,
+                "instructions_total": self.pipeline_instructions}
+
+
+def run_image(build: ImageBuild, model: KwsModel, samples: np.ndarray, *,
+              timeout: float = 600.0) -> tuple[list[Event], RunSummary]:
+    """Push ``samples`` (int16 mono at the model's rate) through ``build`` in QEMU."""
+    if not build.board.qemu_machine:
+        raise KwsError(f"{build.board.name} is not a QEMU board; `kws firmware run` needs one")
+    samples = np.ascontiguousarray(samples, dtype="<i2")
+    work = build.out_dir / "run"
+    work.mkdir(parents=True, exist_ok=True)
+    samples.tofile(work / "audio.raw")
+    result = run_elf(build.elf, ["run", "audio.raw"], machine=build.board.qemu_machine, cwd=work,
+                     timeout=timeout)
+    if result.returncode != 0:
+        tail = (result.stderr.strip() or result.stdout.strip())[-2000:]
+        raise KwsError(f"the image on {build.board.name}: exit status {result.returncode}: {tail}")
+    return parse_output(result.stdout, model)
+
+
+def parse_output(stdout: str, model: KwsModel) -> tuple[list[Event], RunSummary]:
+    """The events and summary of ``apps/run.c``'s output (see its header comment)."""
+    events: list[Event] = []
+    summary = None
+    mfcc = model.mfcc
+    scale = model.output_quantization.scale
+    n_labels = len(model.labels)
+    for line in stdout.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        try:
+            if words[0] == "inference":
+                scores = tuple(int(w) for w in words[2:])
+                if len(scores) != n_labels:
+                    raise ValueError(f"{len(scores)} scores")
+                events.append(Inference(int(words[1]), scores))
+            elif words[0] == "detection":
+                frame, label, total, count = (int(w) for w in words[1:5])
+                time = (frame * mfcc.hop_length + mfcc.frame_length) / mfcc.sample_rate
+                events.append(Detection(time, model.labels[label], total * scale / count, frame))
+            elif words[0] == "summary":
+                values = dict(word.split("=", 1) for word in words[1:])
+                summary = RunSummary(*(int(values[k]) for k in (
+                    "samples", "frames", "inferences", "pipeline_instructions", "model_instructions", "model_max")))
+        except (ValueError, IndexError, KeyError) as error:
+            raise KwsError(f"unexpected line from the image: {line!r} ({error})") from None
+    if summary is None:
+        raise KwsError("the image ended without its summary line")
+    if summary.inferences != sum(isinstance(e, Inference) for e in events):
+        raise KwsError("the image's inference count does not match its output")
+    return events, summary

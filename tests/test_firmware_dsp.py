@@ -1,0 +1,465 @@
+"""The DSP-extension int8 kernels (firmware/src/kws_int8_ops_dsp.c; generate_model(kernels="dsp"))
+give the same integers as the plain-C reference kernels and LiteRT's BUILTIN_REF, 0 LSB on every
+element, built for a Cortex-M4F and run in QEMU:
+
+* the shipped DS-CNN-S on random and real MFCC inputs, against BUILTIN_REF and the plain build,
+  with instructions per inference (the DSP build must stay far below the plain one);
+* TFLM's micro_speech model (DEPTHWISE_CONV_2D with depth multiplier 8: the broadcast path);
+* random single-operator models (tests/random_models.py, where present) and hand-picked shapes
+  for each specialised path and its tails: pointwise 1x1 with odd channel counts and strides,
+  the 10x4 single-channel first layer (filter rows of 4 int8), general windows with padding and
+  dilation, depthwise with odd channel counts and multipliers 1 / 4, fully connected with odd
+  depth and units, average pooling;
+* on the host (gcc, ctypes): the DSP kernels' requantisation (its C) equals the reference's
+  kws_multiply_by_quantized_multiplier{,_double} on random and extreme arguments; in QEMU its
+  assembler version (rq_store) likewise, within its precondition;
+* the DS-CNN-S on the other QEMU cores with the DSP extension (Cortex-M7, Cortex-M55), and
+  built with -DKWS_DSP_NO_ASM (the C versions of the assembler loops); the source compiles
+  without warnings for cores without the extension (M0, M3), where *_dsp are the plain kernels.
+
+The firmware tests skip where arm-none-eabi-gcc or qemu-system-arm is missing (bash
+scripts/setup.sh installs both), the host test where there is no host C compiler.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import assert_bit_exact, shared_data
+
+from dsp import mfcc_q15
+from kws.errors import KwsError
+from kws.firmware import int8_host
+from kws.firmware.generate import generate_model
+from kws.model_file import load_model
+
+_MISSING = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
+needs_toolchain = pytest.mark.skipif(
+    bool(_MISSING),
+    reason=f"{' and '.join(_MISSING)} missing (bash scripts/setup.sh installs the Arm toolchain and QEMU)",
+)
+
+SRC = Path(__file__).resolve().parents[1] / "firmware" / "src"
+MICRO_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "models" / "tflm_micro_speech_quantized.tflite"
+#: Multiply-accumulates of one DS-CNN-S inference (tests/test_firmware_infer.py).
+DEFAULT_MACS = 2_656_768
+
+
+def _reference(content: bytes, inputs: np.ndarray) -> np.ndarray:
+    interpreter = int8_host.reference_interpreter(content)
+    inp, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    results = []
+    for x in inputs:
+        interpreter.set_tensor(inp, x)
+        interpreter.invoke()
+        results.append(interpreter.get_tensor(out).copy())
+    return np.stack(results)
+
+
+def _random_inputs(shape, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    inputs = [rng.integers(-128, 128, shape).astype(np.int8) for _ in range(n)]
+    inputs += [np.full(shape, v, np.int8) for v in (-128, 0, 127)]
+    return np.stack(inputs)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def shared_build_dir(tmp_path_factory):
+    """One build folder for the small models: only the generated model's C is recompiled."""
+    return tmp_path_factory.mktemp("dsp_models")
+
+
+# --- the generator (no toolchain needed) ---------------------------------------------------------
+
+
+def test_generator_dsp_switch(model):
+    plain = generate_model(model.tflite)
+    dsp = generate_model(model.tflite, kernels="dsp")
+    assert "kws_int8_ops_dsp.h" not in plain.source and "_dsp(" not in plain.source
+    assert '#include "kws_int8_ops_dsp.h"' in dsp.source
+    for kernel in ("kws_conv_s8_dsp(", "kws_depthwise_conv_s8_dsp(", "kws_avg_pool_s8_dsp(",
+                   "kws_fully_connected_s8_dsp("):
+        assert kernel in dsp.source
+    assert "kws_softmax_s8(" in dsp.source  # no DSP version: the plain one
+    # No scratch memory: the same arena, the same header.
+    assert dsp.arena_size == plain.arena_size and dsp.header == plain.header
+    with pytest.raises(KwsError, match="unknown kernels"):
+        generate_model(model.tflite, kernels="neon")
+
+
+# --- the requantisation, on the host ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def host_library(tmp_path_factory):
+    compiler = int8_host.host_compiler()
+    if compiler is None:
+        pytest.skip("no host C compiler (gcc)")
+    library = tmp_path_factory.mktemp("dsp_host") / "libkws_dsp.so"
+    command = [compiler, "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", f"-I{SRC}",
+               str(SRC / "kws_int8_ops.c"), str(SRC / "kws_int8_ops_dsp.c"), "-o", str(library)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lib = ctypes.CDLL(str(library))
+    i32 = ctypes.c_int32
+    for name, args in (("kws_dsp_requantize", (i32, i32, i32, i32)),
+                       ("kws_multiply_by_quantized_multiplier", (i32, i32, i32)),
+                       ("kws_multiply_by_quantized_multiplier_double", (i32, i32, i32)),
+                       ("kws_dsp_enabled", ())):
+        getattr(lib, name).argtypes = args
+        getattr(lib, name).restype = ctypes.c_int32
+    return lib
+
+
+def test_requantisation_equals_the_reference(host_library):
+    lib = host_library
+    assert lib.kws_dsp_enabled() == 0  # a host without the Arm DSP extension: plain fallbacks
+    rng = np.random.default_rng(7)
+    accs = np.concatenate([
+        rng.integers(-2**31, 2**31, 4000), rng.integers(-70000, 70000, 4000), rng.integers(-300, 300, 2000),
+        [-2**31, -2**31 + 1, -2**30 - 1, -2**30, -2**30 + 1, -1, 0, 1, 2**30 - 1, 2**30, 2**31 - 1],
+    ]).astype(np.int64)
+    multipliers = np.concatenate([rng.integers(2**30, 2**31, 60), [2**30, 2**31 - 1, 0]]).astype(np.int64)
+    shifts = np.arange(-31, 31)
+    mismatches = []
+    for shift in shifts:
+        for multiplier in multipliers:
+            for acc in accs[rng.integers(0, len(accs), 150)].tolist() + accs[-11:].tolist():
+                m, s, a = int(multiplier), int(shift), int(acc)
+                for rounding, reference in ((0, lib.kws_multiply_by_quantized_multiplier_double),
+                                            (1, lib.kws_multiply_by_quantized_multiplier)):
+                    got, want = lib.kws_dsp_requantize(a, m, s, rounding), reference(a, m, s)
+                    if got != want:
+                        mismatches.append((a, m, s, rounding, got, want))
+    assert not mismatches, f"{len(mismatches)} mismatches (acc, multiplier, shift, rounding, got, expected): " \
+                           f"{mismatches[:10]}"
+
+
+# --- the shipped model in QEMU ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dsp_build(model, tmp_path_factory):
+    from kws.firmware.infer import build_infer
+
+    return build_infer(model.tflite, tmp_path_factory.mktemp("infer_dsp"), kernels="dsp")
+
+
+@pytest.fixture(scope="module")
+def plain_build(model, tmp_path_factory):
+    from kws.firmware.infer import build_infer
+
+    return build_infer(model.tflite, tmp_path_factory.mktemp("infer_plain"))
+
+
+def _real_windows(model, input_shape) -> np.ndarray:
+    root = shared_data("speech_commands_v2_test_dev")
+    words = sorted(p for p in root.iterdir() if p.is_dir() and p.name != "_background_noise_")
+    windows = []
+    for word_dir in words[:8]:
+        path = sorted(word_dir.glob("*.wav"))[0]
+        samples, _ = sf.read(path, dtype="int16")
+        samples = np.pad(samples, (0, max(0, 16000 - len(samples))))[:16000]
+        windows.append(model.input_rule.apply(mfcc_q15(samples, config=model.mfcc)).reshape(input_shape))
+    return np.stack(windows).astype(np.int8)
+
+
+@needs_toolchain
+def test_default_model_dsp_bit_exact(model, dsp_build, plain_build):
+    from kws.firmware.infer import run_infer
+
+    assert dsp_build.warnings == {}
+    inputs = _random_inputs(dsp_build.model.input_shape, 12, seed=21)
+    outputs, instructions = run_infer(dsp_build, inputs)
+    assert_bit_exact(outputs, _reference(model.tflite, inputs), "DS-CNN-S, DSP kernels, random inputs")
+    plain_outputs, plain_instructions = run_infer(plain_build, inputs)
+    assert_bit_exact(outputs, plain_outputs, "DS-CNN-S, DSP kernels against the plain build")
+    median, plain_median = float(np.median(instructions)), float(np.median(plain_instructions))
+    print(f"DS-CNN-S: plain {int(plain_median):,} instructions ({DEFAULT_MACS / plain_median:.3f} MACs/instr), "
+          f"dsp {int(median):,} ({DEFAULT_MACS / median:.3f} MACs/instr), {plain_median / median:.2f}x")
+    # Measured 2026-11-24: about 8.9 M instructions, 0.30 MACs per instruction (plain: 40.3 M).
+    assert DEFAULT_MACS / median > 0.25, instructions
+    assert instructions.max() - instructions.min() < 0.01 * instructions.min()
+
+
+@needs_toolchain
+def test_default_model_dsp_real_mfcc_windows_bit_exact(model, dsp_build):
+    from kws.firmware.infer import run_infer
+
+    inputs = _real_windows(model, dsp_build.model.input_shape)
+    outputs, _ = run_infer(dsp_build, inputs)
+    assert_bit_exact(outputs, _reference(model.tflite, inputs), "DS-CNN-S, DSP kernels, real MFCC windows")
+
+
+@needs_toolchain
+def test_tflm_micro_speech_dsp_bit_exact(shared_build_dir):
+    from kws.firmware.infer import build_infer, run_infer
+
+    if not MICRO_SPEECH.exists():
+        pytest.skip(f"the micro_speech model is not available here ({MICRO_SPEECH} absent)")
+    content = MICRO_SPEECH.read_bytes()
+    image = build_infer(content, shared_build_dir, kernels="dsp")
+    inputs = _random_inputs(image.model.input_shape, 12, seed=22)
+    outputs, instructions = run_infer(image, inputs)
+    assert_bit_exact(outputs, _reference(content, inputs), "micro_speech, DSP kernels, random inputs")
+    print(f"micro_speech, DSP kernels: {int(np.median(instructions)):,} instructions per inference")
+
+
+# --- small models: every specialised path and its tails --------------------------------------------
+
+
+def _convert(build, input_shape: tuple[int, ...], seed: int) -> bytes:
+    """An int8 .tflite (int8 in/out, per-channel weights) of ``build(keras, input) -> output``."""
+    import contextlib
+    import io
+    import os
+    import warnings
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    keras = tf.keras
+    rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input(input_shape, batch_size=1)
+    net = keras.Model(inp, build(keras, inp))
+    for layer in net.layers:  # biases nonzero; output channels of different magnitudes
+        weights = layer.get_weights()
+        if weights:
+            layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) if w.ndim == 1 else
+                               (rng.normal(0, 1, w.shape) * 10 ** rng.uniform(-1, 1, w.shape[-1:])
+                                / np.sqrt(np.prod(w.shape[:-1]))).astype(np.float32) for w in weights])
+    data = rng.uniform(-1, 1, (10, 1, *input_shape)).astype(np.float32)
+    converter = tf.lite.TFLiteConverter.from_keras_model(net)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([d] for d in data)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return converter.convert()
+
+
+def _conv(filters, kernel, strides=1, padding="same", dilation=1, activation=None):
+    return lambda keras, x: keras.layers.Conv2D(filters, kernel, strides=strides, padding=padding,
+                                                dilation_rate=dilation, activation=activation)(x)
+
+
+def _depthwise(kernel, strides=1, padding="same", multiplier=1, activation=None):
+    return lambda keras, x: keras.layers.DepthwiseConv2D(kernel, strides=strides, padding=padding,
+                                                         depth_multiplier=multiplier, activation=activation)(x)
+
+
+#: name -> (graph, input shape, operators the converter must emit). Odd channel counts exercise
+#: the channel and pixel tails; strides, SAME/VALID and dilation the window logic.
+SHAPES = {
+    "pointwise_7to5": (_conv(5, 1, activation="relu"), (5, 3, 7), ("CONV_2D",)),
+    "pointwise_12to3_stride2": (_conv(3, 1, strides=2), (7, 5, 12), ("CONV_2D",)),
+    "pointwise_33to9_valid": (_conv(9, 1, padding="valid"), (3, 3, 33), ("CONV_2D",)),
+    "first_layer_10x4_stride2": (_conv(7, (10, 4), strides=2, activation="relu"), (21, 10, 1), ("CONV_2D",)),
+    "rows4_2x2_2ch_valid": (_conv(3, 2, padding="valid"), (6, 5, 2), ("CONV_2D",)),
+    "conv_3x3_5ch_stride2": (_conv(6, 3, strides=2), (9, 7, 5), ("CONV_2D",)),
+    "conv_3x2_dilation2": (_conv(4, (3, 2), dilation=2), (8, 7, 3), ("CONV_2D",)),
+    "conv_5x5_16ch_valid": (_conv(5, 5, padding="valid"), (7, 6, 16), ("CONV_2D",)),
+    "depthwise_3x3_7ch": (_depthwise(3, activation="relu"), (6, 5, 7), ("DEPTHWISE_CONV_2D",)),
+    "depthwise_3x3_8ch_stride2_valid": (_depthwise(3, strides=2, padding="valid"), (9, 7, 8),
+                                        ("DEPTHWISE_CONV_2D",)),
+    "depthwise_5x3_12ch_stride2": (_depthwise((5, 3), strides=2), (8, 6, 12), ("DEPTHWISE_CONV_2D",)),
+    "depthwise_mult4_3ch": (_depthwise((4, 3), multiplier=4, strides=2), (9, 8, 3), ("DEPTHWISE_CONV_2D",)),
+    "depthwise_mult8_1ch": (_depthwise((10, 8), multiplier=8, strides=2), (20, 16, 1), ("DEPTHWISE_CONV_2D",)),
+    "depthwise_mult2_3ch": (_depthwise(3, multiplier=2), (5, 4, 3), ("DEPTHWISE_CONV_2D",)),
+    "dense_13to5": (lambda keras, x: keras.layers.Dense(5, activation="relu")(x), (13,), ("FULLY_CONNECTED",)),
+    "dense_64to12": (lambda keras, x: keras.layers.Dense(12)(x), (64,), ("FULLY_CONNECTED",)),
+    "avg_pool_5x3": (lambda keras, x: keras.layers.AveragePooling2D((5, 3), strides=2, padding="same")(x),
+                     (9, 7, 6), ("AVERAGE_POOL_2D",)),
+    "avg_pool_global_7ch": (lambda keras, x: keras.layers.AveragePooling2D((6, 5))(x), (6, 5, 7),
+                            ("AVERAGE_POOL_2D",)),
+}
+
+
+@needs_toolchain
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_specialised_paths_bit_exact(name, shared_build_dir):
+    from kws.firmware.infer import build_infer, run_infer
+
+    graph, shape, ops = SHAPES[name]
+    content = _convert(graph, shape, seed=sorted(SHAPES).index(name))
+    image = build_infer(content, shared_build_dir, kernels="dsp")
+    assert tuple(image.model.ops) == ops, image.model.ops
+    assert image.warnings == {}
+    inputs = _random_inputs(image.model.input_shape, 4, seed=len(name))
+    outputs, _ = run_infer(image, inputs)
+    assert_bit_exact(outputs, _reference(content, inputs), f"{name}, DSP kernels")
+
+
+@needs_toolchain
+def test_random_single_op_models_bit_exact(shared_build_dir):
+    """tests/random_models.py's models of the operators with a DSP kernel (and RESHAPE chains)."""
+    from kws.firmware.infer import build_infer, run_infer
+
+    random_models = pytest.importorskip("random_models")
+    ops = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "FULLY_CONNECTED", "RESHAPE")
+    failures = []
+    models = random_models.random_single_op_models(2027, 2, ops)
+    assert len(models) == 2 * len(ops)
+    for m in models:
+        image = build_infer(m.tflite, shared_build_dir, kernels="dsp")
+        outputs, _ = run_infer(image, m.inputs)
+        expected = _reference(m.tflite, m.inputs)
+        if not np.array_equal(outputs, expected):
+            bad = np.argwhere(outputs != expected)
+            failures.append(f"{m.name} ({m.description}): {len(bad)} of {outputs.size} differ, first at "
+                            f"{[tuple(int(i) for i in b) for b in bad[:5]]}: got "
+                            f"{[int(outputs[tuple(b)]) for b in bad[:5]]}, expected "
+                            f"{[int(expected[tuple(b)]) for b in bad[:5]]}")
+    assert not failures, "\n".join(failures)
+
+
+# --- other cores and the C fallbacks ------------------------------------------------------------------
+
+
+def _other_qemu_boards() -> list[str]:
+    from kws.firmware import build as fw
+
+    return sorted(name for name, board in fw.BOARDS.items()
+                  if getattr(board, "qemu_machine", None) and name != fw.DEFAULT_BOARD)
+
+
+@needs_toolchain
+@pytest.mark.parametrize("board", _other_qemu_boards())
+def test_default_model_dsp_on_other_cores(board, model, tmp_path):
+    """Cortex-M7 and Cortex-M55 have the DSP extension too: the same kernels, the same integers."""
+    from kws.firmware.infer import build_infer, run_infer
+
+    image = build_infer(model.tflite, tmp_path, board=board, kernels="dsp")
+    assert image.warnings == {}
+    inputs = _random_inputs(image.model.input_shape, 3, seed=23)
+    outputs, instructions = run_infer(image, inputs)
+    assert_bit_exact(outputs, _reference(model.tflite, inputs), f"DS-CNN-S, DSP kernels on {board}")
+    print(f"{board}: {int(np.median(instructions)):,} instructions per inference")
+
+
+@needs_toolchain
+def test_dsp_kernels_without_assembler_bit_exact(model, tmp_path, monkeypatch):
+    """-DKWS_DSP_NO_ASM: the C versions of the assembler loops and requantisation."""
+    from kws.firmware import build as fw
+    from kws.firmware.infer import build_infer, run_infer
+
+    monkeypatch.setattr(fw, "OWN_FLAGS", (*fw.OWN_FLAGS, "-DKWS_DSP_NO_ASM"))
+    image = build_infer(model.tflite, tmp_path, kernels="dsp")
+    assert image.warnings == {}
+    inputs = _random_inputs(image.model.input_shape, 3, seed=24)
+    outputs, _ = run_infer(image, inputs)
+    assert_bit_exact(outputs, _reference(model.tflite, inputs), "DS-CNN-S, DSP kernels without assembler")
+    for name in ("first_layer_10x4_stride2", "pointwise_7to5", "pointwise_33to9_valid", "conv_3x3_5ch_stride2",
+                 "depthwise_3x3_8ch_stride2_valid", "depthwise_mult4_3ch"):
+        graph, shape, _ = SHAPES[name]
+        content = _convert(graph, shape, seed=sorted(SHAPES).index(name))
+        image = build_infer(content, tmp_path / "small", kernels="dsp")
+        inputs = _random_inputs(image.model.input_shape, 3, seed=25)
+        outputs, _ = run_infer(image, inputs)
+        assert_bit_exact(outputs, _reference(content, inputs), f"{name}, DSP kernels without assembler")
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc missing")
+@pytest.mark.parametrize("cpu", ["-mcpu=cortex-m0", "-mcpu=cortex-m3", "-mcpu=cortex-m7", "-mcpu=cortex-m55"])
+def test_dsp_source_compiles_cleanly_for(cpu, tmp_path):
+    """Without the DSP extension (M0, M3) the *_dsp functions are the plain kernels; with it
+    (M7, M55) the same code as on the M4. No warnings either way."""
+    command = ["arm-none-eabi-gcc", cpu, "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wshadow",
+               "-Werror", f"-I{SRC}", "-c", str(SRC / "kws_int8_ops_dsp.c"), "-o", str(tmp_path / "dsp.o")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+_RQ_APP = r"""
+/* The DSP kernels' requantisation (assembler on a DSP core) against the reference's, on the target. */
+#include <stdio.h>
+
+#include "kws_int8_ops_dsp.c" /* for the static rq_make / rq_store under test */
+
+static uint32_t state = 2463534242u;
+
+static uint32_t next(void)
+{
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+}
+
+int main(void)
+{
+    uint32_t i, bad = 0, n = 0;
+    for (i = 0; i < 300000u; ++i) {
+        const uint32_t kind = next() & 3u;
+        const int32_t acc = kind == 0 ? (int32_t)next()
+                          : kind == 1 ? (int32_t)(next() % 2000001u) - 1000000
+                          : kind == 2 ? (int32_t)(next() % 20001u) - 10000
+                                      : (int32_t)(next() % 301u) - 150;
+        const int32_t multiplier = (int32_t)(0x40000000u | (next() & 0x3FFFFFFFu));
+        const int32_t shift = (next() & 1u) ? (int32_t)(next() % 62u) - 31 : -(int32_t)(next() % 14u);
+        const int32_t offset = (int32_t)(next() % 256u) - 128;
+        const int32_t lo = -128 + (int32_t)(next() % 64u), hi = 127 - (int32_t)(next() % 64u);
+        const int32_t left = shift > 0 ? shift : 0;
+        int32_t want = (int32_t)((uint32_t)kws_multiply_by_quantized_multiplier_double(acc, multiplier, shift) +
+                                 (uint32_t)offset);
+        int8_t got;
+        /* rq_store's precondition (the kernels check it per layer). */
+        if ((acc < 0 ? -(int64_t)acc : (int64_t)acc) >= ((int64_t)1 << (30 - left))) continue;
+        ++n;
+#if KWS_USE_DSP
+        const kws_rq r = rq_make(multiplier, shift, offset, lo, hi);
+        rq_store(&r, acc, &got);
+#else
+        got = 0;
+#endif
+        want = want < lo ? lo : (want > hi ? hi : want);
+        if (got != want) {
+            if (bad < 10)
+                printf("acc %ld multiplier %ld shift %ld offset %ld [%ld, %ld]: got %d expected %ld\n", (long)acc,
+                       (long)multiplier, (long)shift, (long)offset, (long)lo, (long)hi, got, (long)want);
+            ++bad;
+        }
+    }
+    printf("checked %lu mismatches %lu dsp %d\n", (unsigned long)n, (unsigned long)bad, KWS_USE_DSP);
+    return bad != 0;
+}
+"""
+
+
+@needs_toolchain
+def test_requantisation_assembler_on_the_target(tmp_path):
+    """rq_store (the assembler requantisation the convolutions use) equals the reference's
+    requantisation, offset and clamp on random cases within its precondition
+    (|acc| < 2^(30 - left shift)), run in QEMU."""
+    from kws.firmware import build as fw
+    from kws.firmware.qemu import run_elf
+
+    target = fw.BOARDS[fw.DEFAULT_BOARD]
+    gcc = shutil.which(fw.GCC)
+    (tmp_path / "rq_check.c").write_text(_RQ_APP)
+    own = (gcc, *target.cpu_flags, *fw.OPT_FLAGS, *fw.LIBC_SPECS, "-std=c99", f"-I{SRC}",
+           f"-I{fw.FIRMWARE_DIR / 'boards'}")
+    objects = tmp_path / "obj"
+    compiles = [fw._Compile(SRC / "kws_int8_ops.c", objects / "kws" / "kws_int8_ops.o", own),
+                fw._Compile(tmp_path / "rq_check.c", objects / "app" / "rq_check.o", own),
+                *target.compiles(objects, own)]
+    linked = fw.compile_and_link(compiles, gcc=gcc, target=target, out_dir=tmp_path, name="rq_check")
+    result = run_elf(linked.elf, ["rq_check"], machine=target.qemu_machine, cwd=tmp_path, timeout=120)
+    assert " mismatches 0 dsp 1" in result.stdout, result.stdout + result.stderr
+    assert int(result.stdout.split("checked ")[1].split()[0]) > 150_000, result.stdout
+    assert result.returncode == 0
