@@ -39,14 +39,14 @@ def assert_same_events(firmware: list, python: list, what: str) -> None:
     assert fw_det == py_det, f"{what}: detections differ\nfirmware {fw_det}\npython   {py_det}"
 
 
-@pytest.fixture(scope="module")
-def image(tmp_path_factory):
+@pytest.fixture(scope="module", params=["plain", "dsp"])
+def image(request, tmp_path_factory):
     if any(shutil.which(tool) is None for tool in ("arm-none-eabi-gcc", "qemu-system-arm")):
         pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
     from kws.firmware.image import build_image
 
     model = load_model()
-    return model, build_image(model, tmp_path_factory.mktemp("image"))
+    return model, build_image(model, tmp_path_factory.mktemp("image"), kernels=request.param)
 
 
 def _real_speech(count: int) -> np.ndarray:
