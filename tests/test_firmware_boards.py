@@ -23,8 +23,9 @@ from conftest import assert_bit_exact, shared_data
 from signals import named_signals
 
 from dsp import MfccConfig, mfcc_q15
+from firmware_helpers import litert_reference
 from kws.firmware import build as fw
-from kws.firmware import cmsis_dsp, int8_host
+from kws.firmware import cmsis_dsp
 from kws.model_file import load_model
 
 QEMU_BOARDS = ["qemu-mps2-an500", "qemu-mps3-an547"]
@@ -103,16 +104,6 @@ def infer_build(request, model, tmp_path_factory):
     return build_infer(model.tflite, tmp_path_factory.mktemp(f"infer-{request.param}"), board=request.param)
 
 
-def _litert_reference(content: bytes, inputs: np.ndarray) -> np.ndarray:
-    interpreter = int8_host.reference_interpreter(content)
-    inp, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
-    results = []
-    for x in inputs:
-        interpreter.set_tensor(inp, x)
-        interpreter.invoke()
-        results.append(interpreter.get_tensor(out).copy())
-    return np.stack(results)
-
 
 # --- the board table (no toolchain needed) ------------------------------------------------------
 
@@ -178,7 +169,7 @@ def test_model_bit_exact(model, infer_build, reference_build):
     assert infer_build.warnings == {}
     outputs, instructions = run_infer(infer_build, inputs)
     reference, _ = run_infer(reference_build, inputs)
-    assert_bit_exact(outputs, _litert_reference(model.tflite, inputs), f"{infer_build.board.name} vs BUILTIN_REF")
+    assert_bit_exact(outputs, litert_reference(model.tflite, inputs), f"{infer_build.board.name} vs BUILTIN_REF")
     assert_bit_exact(outputs, reference, f"{infer_build.board.name} vs qemu-mps2-an386")
     print(f"{infer_build.board.name}: instructions per inference, median {int(np.median(instructions)):,}; "
           f"flash {infer_build.size.flash:,} B, static RAM {infer_build.size.ram:,} B")

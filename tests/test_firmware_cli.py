@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
-import pytest
 from conftest import assert_bit_exact, assert_one_error_line
 
+from firmware_helpers import needs_toolchain
 from kws.cli import main
 from kws.inference import Classifier
 from kws.model_file import load_model
 
-needs_toolchain = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in ("arm-none-eabi-gcc", "qemu-system-arm")),
-    reason="arm-none-eabi-gcc or qemu-system-arm missing (bash scripts/setup.sh installs them)",
-)
 
 
 @needs_toolchain

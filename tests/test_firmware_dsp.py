@@ -34,39 +34,18 @@ import soundfile as sf
 from conftest import assert_bit_exact, shared_data
 
 from dsp import mfcc_q15
+from firmware_helpers import (DEFAULT_MACS, MICRO_SPEECH, TOOLCHAIN_MISSING, litert_reference, needs_toolchain,
+                              random_inputs)
 from kws.errors import KwsError
 from kws.firmware import int8_host
 from kws.firmware.generate import generate_model
 from kws.model_file import load_model
 
-_MISSING = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
-needs_toolchain = pytest.mark.skipif(
-    bool(_MISSING),
-    reason=f"{' and '.join(_MISSING)} missing (bash scripts/setup.sh installs the Arm toolchain and QEMU)",
-)
+_MISSING = TOOLCHAIN_MISSING
 
 SRC = Path(__file__).resolve().parents[1] / "firmware" / "src"
-MICRO_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "models" / "tflm_micro_speech_quantized.tflite"
-#: Multiply-accumulates of one DS-CNN-S inference (tests/test_firmware_infer.py).
-DEFAULT_MACS = 2_656_768
 
 
-def _reference(content: bytes, inputs: np.ndarray) -> np.ndarray:
-    interpreter = int8_host.reference_interpreter(content)
-    inp, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
-    results = []
-    for x in inputs:
-        interpreter.set_tensor(inp, x)
-        interpreter.invoke()
-        results.append(interpreter.get_tensor(out).copy())
-    return np.stack(results)
-
-
-def _random_inputs(shape, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    inputs = [rng.integers(-128, 128, shape).astype(np.int8) for _ in range(n)]
-    inputs += [np.full(shape, v, np.int8) for v in (-128, 0, 127)]
-    return np.stack(inputs)
 
 
 @pytest.fixture(scope="module")
@@ -180,9 +159,9 @@ def test_default_model_dsp_bit_exact(model, dsp_build, plain_build):
     from kws.firmware.infer import run_infer
 
     assert dsp_build.warnings == {}
-    inputs = _random_inputs(dsp_build.model.input_shape, 12, seed=21)
+    inputs = random_inputs(dsp_build.model.input_shape, 12, seed=21)
     outputs, instructions = run_infer(dsp_build, inputs)
-    assert_bit_exact(outputs, _reference(model.tflite, inputs), "DS-CNN-S, DSP kernels, random inputs")
+    assert_bit_exact(outputs, litert_reference(model.tflite, inputs), "DS-CNN-S, DSP kernels, random inputs")
     plain_outputs, plain_instructions = run_infer(plain_build, inputs)
     assert_bit_exact(outputs, plain_outputs, "DS-CNN-S, DSP kernels against the plain build")
     median, plain_median = float(np.median(instructions)), float(np.median(plain_instructions))
@@ -199,7 +178,7 @@ def test_default_model_dsp_real_mfcc_windows_bit_exact(model, dsp_build):
 
     inputs = _real_windows(model, dsp_build.model.input_shape)
     outputs, _ = run_infer(dsp_build, inputs)
-    assert_bit_exact(outputs, _reference(model.tflite, inputs), "DS-CNN-S, DSP kernels, real MFCC windows")
+    assert_bit_exact(outputs, litert_reference(model.tflite, inputs), "DS-CNN-S, DSP kernels, real MFCC windows")
 
 
 @needs_toolchain
@@ -210,9 +189,9 @@ def test_tflm_micro_speech_dsp_bit_exact(shared_build_dir):
         pytest.skip(f"the micro_speech model is not available here ({MICRO_SPEECH} absent)")
     content = MICRO_SPEECH.read_bytes()
     image = build_infer(content, shared_build_dir, kernels="dsp")
-    inputs = _random_inputs(image.model.input_shape, 12, seed=22)
+    inputs = random_inputs(image.model.input_shape, 12, seed=22)
     outputs, instructions = run_infer(image, inputs)
-    assert_bit_exact(outputs, _reference(content, inputs), "micro_speech, DSP kernels, random inputs")
+    assert_bit_exact(outputs, litert_reference(content, inputs), "micro_speech, DSP kernels, random inputs")
     print(f"micro_speech, DSP kernels: {int(np.median(instructions)):,} instructions per inference")
 
 
@@ -221,13 +200,11 @@ def test_tflm_micro_speech_dsp_bit_exact(shared_build_dir):
 
 def _convert(build, input_shape: tuple[int, ...], seed: int) -> bytes:
     """An int8 .tflite (int8 in/out, per-channel weights) of ``build(keras, input) -> output``."""
-    import contextlib
-    import io
     import os
-    import warnings
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
+    from random_models import to_tflite
 
     keras = tf.keras
     rng = np.random.default_rng(seed)
@@ -240,17 +217,7 @@ def _convert(build, input_shape: tuple[int, ...], seed: int) -> bytes:
             layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) if w.ndim == 1 else
                                (rng.normal(0, 1, w.shape) * 10 ** rng.uniform(-1, 1, w.shape[-1:])
                                 / np.sqrt(np.prod(w.shape[:-1]))).astype(np.float32) for w in weights])
-    data = rng.uniform(-1, 1, (10, 1, *input_shape)).astype(np.float32)
-    converter = tf.lite.TFLiteConverter.from_keras_model(net)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([d] for d in data)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return converter.convert()
+    return to_tflite(tf, net, rng.uniform(-1, 1, (10, 1, *input_shape)).astype(np.float32))
 
 
 def _conv(filters, kernel, strides=1, padding="same", dilation=1, activation=None):
@@ -300,9 +267,9 @@ def test_specialised_paths_bit_exact(name, shared_build_dir):
     image = build_infer(content, shared_build_dir, kernels="dsp")
     assert tuple(image.model.ops) == ops, image.model.ops
     assert image.warnings == {}
-    inputs = _random_inputs(image.model.input_shape, 4, seed=len(name))
+    inputs = random_inputs(image.model.input_shape, 4, seed=len(name))
     outputs, _ = run_infer(image, inputs)
-    assert_bit_exact(outputs, _reference(content, inputs), f"{name}, DSP kernels")
+    assert_bit_exact(outputs, litert_reference(content, inputs), f"{name}, DSP kernels")
 
 
 @needs_toolchain
@@ -318,7 +285,7 @@ def test_random_single_op_models_bit_exact(shared_build_dir):
     for m in models:
         image = build_infer(m.tflite, shared_build_dir, kernels="dsp")
         outputs, _ = run_infer(image, m.inputs)
-        expected = _reference(m.tflite, m.inputs)
+        expected = litert_reference(m.tflite, m.inputs)
         if not np.array_equal(outputs, expected):
             bad = np.argwhere(outputs != expected)
             failures.append(f"{m.name} ({m.description}): {len(bad)} of {outputs.size} differ, first at "
@@ -346,9 +313,9 @@ def test_default_model_dsp_on_other_cores(board, model, tmp_path):
 
     image = build_infer(model.tflite, tmp_path, board=board, kernels="dsp")
     assert image.warnings == {}
-    inputs = _random_inputs(image.model.input_shape, 3, seed=23)
+    inputs = random_inputs(image.model.input_shape, 3, seed=23)
     outputs, instructions = run_infer(image, inputs)
-    assert_bit_exact(outputs, _reference(model.tflite, inputs), f"DS-CNN-S, DSP kernels on {board}")
+    assert_bit_exact(outputs, litert_reference(model.tflite, inputs), f"DS-CNN-S, DSP kernels on {board}")
     print(f"{board}: {int(np.median(instructions)):,} instructions per inference")
 
 
@@ -361,17 +328,17 @@ def test_dsp_kernels_without_assembler_bit_exact(model, tmp_path, monkeypatch):
     monkeypatch.setattr(fw, "OWN_FLAGS", (*fw.OWN_FLAGS, "-DKWS_DSP_NO_ASM"))
     image = build_infer(model.tflite, tmp_path, kernels="dsp")
     assert image.warnings == {}
-    inputs = _random_inputs(image.model.input_shape, 3, seed=24)
+    inputs = random_inputs(image.model.input_shape, 3, seed=24)
     outputs, _ = run_infer(image, inputs)
-    assert_bit_exact(outputs, _reference(model.tflite, inputs), "DS-CNN-S, DSP kernels without assembler")
+    assert_bit_exact(outputs, litert_reference(model.tflite, inputs), "DS-CNN-S, DSP kernels without assembler")
     for name in ("first_layer_10x4_stride2", "pointwise_7to5", "pointwise_33to9_valid", "conv_3x3_5ch_stride2",
                  "depthwise_3x3_8ch_stride2_valid", "depthwise_mult4_3ch"):
         graph, shape, _ = SHAPES[name]
         content = _convert(graph, shape, seed=sorted(SHAPES).index(name))
         image = build_infer(content, tmp_path / "small", kernels="dsp")
-        inputs = _random_inputs(image.model.input_shape, 3, seed=25)
+        inputs = random_inputs(image.model.input_shape, 3, seed=25)
         outputs, _ = run_infer(image, inputs)
-        assert_bit_exact(outputs, _reference(content, inputs), f"{name}, DSP kernels without assembler")
+        assert_bit_exact(outputs, litert_reference(content, inputs), f"{name}, DSP kernels without assembler")
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc missing")

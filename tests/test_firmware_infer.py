@@ -8,8 +8,6 @@ PATH (scripts/setup.sh installs both); the generator is checked everywhere.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,41 +15,17 @@ import soundfile as sf
 from conftest import assert_bit_exact, shared_data
 
 from dsp import mfcc_q15
+from firmware_helpers import (DEFAULT_MACS, MICRO_SPEECH, TOOLCHAIN_MISSING, litert_reference, needs_toolchain,
+                              random_inputs)
 from kws.errors import KwsError
-from kws.firmware import int8_host
 from kws.firmware.generate import generate_model
 from kws.model_file import load_model
 
-_MISSING = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
-needs_toolchain = pytest.mark.skipif(
-    bool(_MISSING),
-    reason=f"{' and '.join(_MISSING)} missing (bash scripts/setup.sh installs the Arm toolchain and QEMU)",
-)
-
-MICRO_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "models" / "tflm_micro_speech_quantized.tflite"
-
-#: Multiply-accumulates of one inference of the default model: CONV_2D 10x4 stride 2 (320,000),
-#: 4 x DEPTHWISE_CONV_2D 3x3 (288,000), 4 x pointwise CONV_2D 64->64 (2,048,000), FULLY_CONNECTED
-#: 64->12 (768).
-DEFAULT_MACS = 2_656_768
+_MISSING = TOOLCHAIN_MISSING
 
 
-def _reference(content: bytes, inputs: np.ndarray) -> np.ndarray:
-    interpreter = int8_host.reference_interpreter(content)
-    inp, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
-    results = []
-    for x in inputs:
-        interpreter.set_tensor(inp, x)
-        interpreter.invoke()
-        results.append(interpreter.get_tensor(out).copy())
-    return np.stack(results)
 
 
-def _random_inputs(shape, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    inputs = [rng.integers(-128, 128, shape).astype(np.int8) for _ in range(n)]
-    inputs += [np.full(shape, v, np.int8) for v in (-128, 0, 127)]
-    return np.stack(inputs)
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +70,9 @@ def test_default_model_random_inputs_bit_exact(model, default_build):
     from kws.firmware.infer import run_infer
 
     assert default_build.warnings == {}
-    inputs = _random_inputs(default_build.model.input_shape, 20, seed=11)
+    inputs = random_inputs(default_build.model.input_shape, 20, seed=11)
     outputs, instructions = run_infer(default_build, inputs)
-    assert_bit_exact(outputs, _reference(model.tflite, inputs), "default model, random inputs")
+    assert_bit_exact(outputs, litert_reference(model.tflite, inputs), "default model, random inputs")
     # Plain-C reference kernels on a Cortex-M4F: measured about 40.26 M instructions per
     # inference (0.066 MACs per instruction), nearly independent of the input.
     per_mac = instructions / DEFAULT_MACS
@@ -124,7 +98,7 @@ def test_default_model_real_mfcc_windows_bit_exact(model, default_build):
         windows.append(model.input_rule.apply(q8_7).reshape(default_build.model.input_shape))
     inputs = np.stack(windows).astype(np.int8)
     outputs, _ = run_infer(default_build, inputs)
-    assert_bit_exact(outputs, _reference(model.tflite, inputs), "default model, real MFCC windows")
+    assert_bit_exact(outputs, litert_reference(model.tflite, inputs), "default model, real MFCC windows")
 
 
 @needs_toolchain
@@ -138,8 +112,8 @@ def test_tflm_micro_speech_bit_exact(tmp_path):
     content = MICRO_SPEECH.read_bytes()
     generated = generate_model(content)
     assert generated.ops == ["RESHAPE", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX"]
-    inputs = _random_inputs(generated.input_shape, 20, seed=12)
+    inputs = random_inputs(generated.input_shape, 20, seed=12)
     outputs, instructions = infer(content, inputs, tmp_path)
-    assert_bit_exact(outputs, _reference(content, inputs), "micro_speech, random inputs")
+    assert_bit_exact(outputs, litert_reference(content, inputs), "micro_speech, random inputs")
     print(f"micro_speech: instructions per inference {int(np.median(instructions)):,}")
     assert np.all(instructions > 0)

@@ -5,24 +5,19 @@ and of LiteRT's BUILTIN_REF kernels, frame for frame."""
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from conftest import assert_one_error_line, shared_data
 
+from firmware_helpers import TOOLCHAIN_MISSING, needs_toolchain
 from kws.cli import main
 from kws.detector import Detection, Detector, DetectorConfig, Inference
 from kws.firmware.stack import stack_usage
 from kws.inference import Classifier
 from kws.model_file import load_model
 
-needs_toolchain = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in ("arm-none-eabi-gcc", "qemu-system-arm")),
-    reason="arm-none-eabi-gcc or qemu-system-arm missing (bash scripts/setup.sh installs them)",
-)
 
 KB = 1024
 
@@ -41,8 +36,8 @@ def assert_same_events(firmware: list, python: list, what: str) -> None:
 
 @pytest.fixture(scope="module", params=["plain", "dsp"])
 def image(request, tmp_path_factory):
-    if any(shutil.which(tool) is None for tool in ("arm-none-eabi-gcc", "qemu-system-arm")):
-        pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
+    if TOOLCHAIN_MISSING:
+        pytest.skip(f"{' and '.join(TOOLCHAIN_MISSING)} missing")
     from kws.firmware.image import build_image
 
     model = load_model()

@@ -1,0 +1,46 @@
+"""What the firmware tests share: the toolchain check, LiteRT's reference outputs and test inputs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kws.firmware import int8_host
+
+#: The tools the firmware tests need and this machine lacks.
+TOOLCHAIN_MISSING = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
+needs_toolchain = pytest.mark.skipif(
+    bool(TOOLCHAIN_MISSING),
+    reason=f"{' and '.join(TOOLCHAIN_MISSING)} missing (bash scripts/setup.sh installs the Arm toolchain and QEMU)",
+)
+
+#: TensorFlow Lite Micro's micro_speech model: a model this project did not train.
+MICRO_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "models" / "tflm_micro_speech_quantized.tflite"
+
+#: Multiply-accumulates of one inference of the default model: CONV_2D 10x4 stride 2 (320,000),
+#: 4 x DEPTHWISE_CONV_2D 3x3 (288,000), 4 x pointwise CONV_2D 64->64 (2,048,000), FULLY_CONNECTED
+#: 64->12 (768).
+DEFAULT_MACS = 2_656_768
+
+
+def litert_reference(content: bytes, inputs: np.ndarray) -> np.ndarray:
+    """LiteRT's BUILTIN_REF outputs of the model ``content`` for each of ``inputs``."""
+    interpreter = int8_host.reference_interpreter(content)
+    inp, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    results = []
+    for x in inputs:
+        interpreter.set_tensor(inp, x)
+        interpreter.invoke()
+        results.append(interpreter.get_tensor(out).copy())
+    return np.stack(results)
+
+
+def random_inputs(shape, n: int, seed: int) -> np.ndarray:
+    """``n`` uniform int8 tensors of ``shape``, then all -128, all 0 and all 127."""
+    rng = np.random.default_rng(seed)
+    inputs = [rng.integers(-128, 128, shape).astype(np.int8) for _ in range(n)]
+    inputs += [np.full(shape, v, np.int8) for v in (-128, 0, 127)]
+    return np.stack(inputs)

@@ -1,0 +1,361 @@
+"""Custom wake words (kws wakeword, kws record): TTS, confusables, room, windows, calibration,
+and one `kws wakeword train --quick` run. Needs espeak-ng (skips without it); never the network,
+never ../shared/data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from conftest import assert_one_error_line
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from kws.cli import main  # noqa: E402
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+
+
+# --- room: pure functions ----------------------------------------------------------------------
+
+
+def test_synthetic_rir_decays_at_its_rt60():
+    from kws.wakeword.room import synthetic_rir
+
+    rir = synthetic_rir(np.random.default_rng(0), rt60_s=0.4)
+    assert rir.shape == (int(0.4 * 16000),) and rir[0] == 1.0
+    assert np.argmax(np.abs(rir)) == 0
+    energy = np.square(rir[1:])
+    early, late = energy[: len(energy) // 10].sum(), energy[-len(energy) // 10 :].sum()
+    assert late < early * 1e-3  # -60 dB over the length: the last tenth is far below the first
+    again = synthetic_rir(np.random.default_rng(0), rt60_s=0.4)
+    np.testing.assert_array_equal(rir, again)
+
+
+def test_band_limit_keeps_the_band_and_cuts_outside():
+    from kws.wakeword.room import band_limit
+
+    t = np.arange(16000) / 16000
+
+    def gain(hz):
+        out = band_limit(np.sin(2 * np.pi * hz * t), low_hz=300, high_hz=3400)
+        return np.sqrt(np.mean(out[4000:] ** 2) / 0.5)
+
+    assert gain(1000) > 0.9
+    assert gain(50) < 0.05 and gain(7000) < 0.05
+
+
+def test_colored_noise_has_unit_rms_and_its_slope():
+    from kws.wakeword.room import colored_noise
+
+    rng = np.random.default_rng(1)
+    for exponent in (0.0, 1.0, 2.0):
+        x = colored_noise(rng, 32000, exponent=exponent)
+        assert np.sqrt(np.mean(x ** 2)) == pytest.approx(1.0, rel=1e-6)
+    brown = np.abs(np.fft.rfft(colored_noise(rng, 32000, exponent=2.0))) ** 2
+    white = np.abs(np.fft.rfft(colored_noise(rng, 32000, exponent=0.0))) ** 2
+    low, high = slice(20, 200), slice(8000, 16000)
+    assert brown[low].mean() / brown[high].mean() > 100 * white[low].mean() / white[high].mean()
+
+
+def test_augment_room_is_seeded_and_keeps_shape():
+    from kws.wakeword.room import RoomConfig, augment_room, colored_noise
+
+    rng = np.random.default_rng(2)
+    clips = (rng.standard_normal((6, 16000)) * 2000).astype(np.int16)
+    noise = np.stack([colored_noise(rng, 16000, exponent=1.0) for _ in range(6)])
+    speech = np.array([1, 1, 1, 0, 0, 1], bool)
+    a = augment_room(clips, noise, np.random.default_rng(5), RoomConfig(), speech=speech)
+    b = augment_room(clips, noise, np.random.default_rng(5), RoomConfig(), speech=speech)
+    assert a.shape == clips.shape and a.dtype == np.int16
+    np.testing.assert_array_equal(a, b)
+    silent = augment_room(np.zeros((2, 16000), np.int16), noise[:2], np.random.default_rng(5), RoomConfig(),
+                          speech=np.zeros(2, bool))
+    assert np.all(np.abs(silent).max(axis=1) > 0)  # "silence" is a room, not digital zeros
+
+
+# --- windows -----------------------------------------------------------------------------------
+
+
+def test_place_ends_the_clip_before_the_window_end():
+    from kws.wakeword.dataset import place
+
+    clip = np.arange(1, 101, dtype=np.int16)
+    out = place(clip, 1000, 50)
+    assert out[850] == 1 and out[949] == 100 and out[950:].sum() == 0 and out[:850].sum() == 0
+    long = place(np.ones(2000, np.int16), 1000, 0)
+    assert long.sum() == 1000
+
+
+def test_change_speed():
+    from kws.wakeword.dataset import change_speed
+
+    clip = (np.sin(np.arange(1600) * 0.1) * 1000).astype(np.int16)
+    assert len(change_speed(clip, 2.0)) == 800 and len(change_speed(clip, 0.8)) == 2000
+    np.testing.assert_array_equal(change_speed(clip, 1.0), clip)
+
+
+def _material():
+    from kws.wakeword.dataset import Material
+    from kws.wakeword.room import colored_noise
+
+    rng = np.random.default_rng(3)
+    tone = (np.sin(np.arange(8000) * 0.2) * 8000).astype(np.int16)
+    return Material(positives=[tone] * 5, confusables=[tone[:3000]] * 3,
+                    speech=[(rng.standard_normal(48000) * 1000).astype(np.int16)],
+                    noise=[colored_noise(rng, 32000, exponent=1.0).astype(np.float32)])
+
+
+def test_epoch_windows_composition_and_seed():
+    from kws.wakeword.dataset import LABEL_SILENCE, LABEL_UNKNOWN, LABEL_WAKE, WindowConfig, epoch_windows
+    from kws.wakeword.room import RoomConfig
+
+    config = WindowConfig(positive_repeats=2, unknown_ratio=2.0, silence_ratio=0.5)
+    windows, labels = epoch_windows(_material(), config, RoomConfig(), seed=0, epoch=0)
+    assert windows.shape == (10 + 20 + 5, 16000) and windows.dtype == np.int16
+    assert [int(np.sum(labels == k)) for k in (LABEL_SILENCE, LABEL_UNKNOWN, LABEL_WAKE)] == [5, 20, 10]
+    again, labels_again = epoch_windows(_material(), config, RoomConfig(), seed=0, epoch=0)
+    np.testing.assert_array_equal(windows, again)
+    np.testing.assert_array_equal(labels, labels_again)
+    other, _ = epoch_windows(_material(), config, RoomConfig(), seed=0, epoch=1)
+    assert not np.array_equal(windows, other)
+
+
+# --- confusables and TTS -------------------------------------------------------------------------
+
+
+def test_edit_distance():
+    from kws.wakeword.confusables import edit_distance
+
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("", "abc") == 3 and edit_distance("abc", "abc") == 0
+
+
+@needs_espeak
+def test_confusables_are_parts_and_neighbours_never_the_wake_word():
+    from kws.wakeword.confusables import confusables, phonemes
+
+    found = confusables("Hey Nova")
+    assert "hey nova" not in found
+    assert {"hey", "nova", "nova hey"} <= set(found)
+    assert any(text.startswith("hey ") and text != "hey nova" for text in found)  # a swapped second word
+    assert phonemes("hey nova") and all(phonemes(t) != phonemes("hey nova") for t in found)
+    single = confusables("alexa")
+    assert "alex" in single and "lexa" in single and len(single) >= 8
+
+
+@needs_espeak
+def test_voice_grid_covers_voices_and_variants_deterministically():
+    from kws.wakeword.tts import espeak_variants, espeak_voices, voice_grid
+
+    bases = espeak_voices()
+    assert "en-us" in bases and "en-gb" in bases and not any("mbrola" in b for b in bases)
+    assert len(espeak_variants()) > 20
+    grid = voice_grid(60, seed=0)
+    assert grid == voice_grid(60, seed=0) and grid != voice_grid(60, seed=1)
+    espeak = [v for v in grid if v.engine == "espeak-ng"]
+    assert {v.name.split("+")[0] for v in espeak} == set(bases)
+    assert len({v.name for v in espeak}) == len(espeak)  # no (voice, variant) twice
+    many = [v.name for v in voice_grid(400, seed=0) if v.engine == "espeak-ng"]
+    assert len(set(many)) == len(many)
+    assert all(120 <= v.rate <= 200 and 20 <= v.pitch <= 80 for v in espeak)
+
+
+@needs_espeak
+def test_synthesis_is_16k_int16_and_cached(tmp_path, monkeypatch):
+    from kws.wakeword import tts
+
+    voice = tts.Voice("espeak-ng", "en-us+f2", 160, 50)
+    samples = tts.synthesize("hey nova", voice, cache_dir=tmp_path)
+    assert samples.dtype == np.int16 and 0.4 * 16000 < len(samples) < 2.5 * 16000
+    assert np.abs(samples).max() > 1000
+    assert len(list(tmp_path.glob("*.wav"))) == 1
+
+    def no_synthesis(*args):
+        raise AssertionError("synthesised again instead of reading the cache")
+
+    monkeypatch.setattr(tts, "_synthesize_uncached", no_synthesis)
+    np.testing.assert_array_equal(tts.synthesize("hey nova", voice, cache_dir=tmp_path), samples)
+    other = tts.Voice("espeak-ng", "en-us+f2", 120, 50)
+    assert tts.cache_key("hey nova", other) != tts.cache_key("hey nova", voice)
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="flite not installed")
+def test_flite_voices_speak(tmp_path):
+    from kws.wakeword import tts
+
+    assert set(tts.flite_voices()) == set(tts.FLITE_VOICES)
+    samples = tts.synthesize("hey nova", tts.Voice("flite", "slt", 110, 150), cache_dir=tmp_path)
+    assert samples.dtype == np.int16 and len(samples) > 0.3 * 16000
+
+
+# --- the per-model threshold -----------------------------------------------------------------------
+
+
+def _args(threshold=None):
+    return SimpleNamespace(keywords=None, every=10, smoothing=3, threshold=threshold, refractory=1000.0)
+
+
+def test_detect_uses_the_recorded_threshold_unless_given_one():
+    from dataclasses import replace
+
+    from kws.commands.detect import detector_config
+    from kws.model_file import load_model
+
+    default = load_model()
+    assert detector_config(_args(), default).threshold == 0.6  # the shipped model records none
+    assert detector_config(_args()).threshold == 0.6
+    recorded = replace(default, metadata={**default.metadata, "detector": {"threshold": 0.83}})
+    assert detector_config(_args(), recorded).threshold == 0.83
+    assert detector_config(_args(0.7), recorded).threshold == 0.7
+    broken = replace(default, metadata={**default.metadata, "detector": {"threshold": 3}})
+    from kws.errors import KwsError
+
+    with pytest.raises(KwsError, match="detector.threshold"):
+        detector_config(_args(), broken)
+
+
+# --- kws wakeword train --quick --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick_model(tmp_path_factory) -> Path:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    pytest.importorskip("tensorflow")
+    work = tmp_path_factory.mktemp("wakeword")
+    out = work / "hey_nova"
+    status = main(["wakeword", "train", "hey nova", "--quick", "--out", str(out), "--cache", str(work / "cache"),
+                   "--no-progress"])
+    assert status == 0
+    return out
+
+
+def test_quick_run_writes_a_usable_model(quick_model):
+    from kws.detector import model_threshold
+    from kws.model_file import load_model
+
+    for name in ("model.tflite", "model.json", "det.png", "report.json", "report.txt", "config.json"):
+        assert (quick_model / name).stat().st_size > 0, name
+    model = load_model(quick_model)  # through the folder, as `kws detect --model DIR` does
+    assert model.labels == ("_silence_", "_unknown_", "hey nova")
+    assert set(model.metadata["architecture"]["ops"]) <= {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D",
+                                                          "FULLY_CONNECTED", "SOFTMAX"}
+    assert model.input_quantization.zero_point == 0
+    report = json.loads((quick_model / "report.json").read_text())
+    assert model_threshold(model) == report["calibration"]["threshold"]
+    assert (quick_model / "det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_calibrated_threshold_meets_its_target_on_the_calibration_audio(quick_model):
+    report = json.loads((quick_model / "report.json").read_text())
+    calibration = report["calibration"]
+    sweep = {row["threshold"]: row for row in calibration["sweep"]}
+    chosen = sweep[calibration["threshold"]]
+    if calibration["target_met"]:
+        assert chosen["fa_per_hour"] <= calibration["target_fa_per_hour"]
+        # No threshold with at most the target has fewer false rejects.
+        better = [r for r in sweep.values() if r["fa_per_hour"] <= calibration["target_fa_per_hour"]
+                  and r["false_rejects"] < chosen["false_rejects"]]
+        assert not better
+    else:
+        assert chosen["false_accepts"] == min(r["false_accepts"] for r in sweep.values())
+    # The sweep is monotone: a higher threshold never fires more.
+    ordered = [sweep[t] for t in sorted(sweep)]
+    assert all(a["false_accepts"] >= b["false_accepts"] for a, b in zip(ordered, ordered[1:]))
+
+
+def test_quick_model_scores_the_wake_word_above_negatives(quick_model, tmp_path):
+    """Held-out voices saying the wake word score higher for it than other speech does."""
+    from kws.inference import Classifier
+    from kws.model_file import load_model
+    from kws.training import mfcc_q15_clips
+    from kws.wakeword.dataset import place, trim_clip
+    from kws.wakeword.sources import random_sentences
+    from kws.wakeword.tts import Voice, synthesize
+
+    model = load_model(quick_model)
+    classifier = Classifier(model)
+    voices = [Voice("espeak-ng", v, 150, 50) for v in ("en-us+m7", "en-gb+f4", "en-029+m2", "en-us-nyc+f1")]
+
+    def wake_scores(texts):
+        clips = [trim_clip(synthesize(t, v, cache_dir=tmp_path)) for t in texts for v in voices]
+        windows = np.stack([place(c, 16000, 1600) for c in clips])
+        features = mfcc_q15_clips(windows, model.mfcc)
+        return np.array([classifier.probabilities(classifier.scores(f))[2] for f in features])
+
+    positive = wake_scores(["hey nova"])
+    negative = wake_scores(random_sentences(4, seed=99, avoid=["hey nova"], words=(2, 3)))
+    assert positive.mean() > negative.mean()
+
+
+def test_detect_runs_with_the_wake_word_model(quick_model, tmp_path, capsys):
+    from kws.audio import write_wav
+
+    wav = tmp_path / "quiet.wav"
+    write_wav(wav, np.zeros(3 * 16000, np.int16), 16000)
+    assert main(["detect", str(wav), "--model", str(quick_model)]) == 0
+    captured = capsys.readouterr()
+    assert "0 detections" in captured.err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["wakeword", "train", "123", "--out", "{tmp}/x"], "has no letters"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--target-fa-per-hour", "0"], "target-fa-per-hour"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--negatives", "{tmp}/missing"], "no such file"),
+    (["wakeword", "train", "hey nova"], "--out"),
+    (["record", "hey nova", "--out", "{tmp}/r", "--count", "0"], "--count"),
+])
+def test_bad_input_is_one_error_line(argv, message, tmp_path, capsys):
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    line = assert_one_error_line(code, capsys.readouterr().err)
+    assert message in line
+
+
+# --- kws record, with sounddevice replaced --------------------------------------------------------
+
+
+def _fake_recorder(takes: list[np.ndarray]):
+    calls = []
+
+    def rec(frames, *, samplerate, channels, dtype, device):
+        assert (samplerate, channels, dtype) == (16000, 1, "int16")
+        calls.append(device)
+        take = np.zeros(frames, np.int16)
+        source = takes[min(len(calls) - 1, len(takes) - 1)]
+        take[: len(source)] = source[:frames]
+        return take[:, None]
+
+    return SimpleNamespace(
+        query_devices=lambda: [{"name": "USB mic", "max_input_channels": 1, "default_samplerate": 16000.0,
+                                "hostapi": 0}],
+        query_hostapis=lambda index: {"name": "ALSA"},
+        default=SimpleNamespace(device=[0, -1]),
+        PortAudioError=type("PortAudioError", (Exception,), {}),
+        rec=rec, wait=lambda: None, calls=calls)
+
+
+def test_record_prompts_trims_and_retries_silent_takes(monkeypatch, tmp_path, capsys):
+    import kws.commands.record as record
+
+    monkeypatch.setattr(record.time, "sleep", lambda s: None)
+    word = np.zeros(16000, np.int16)
+    word[6000:12000] = (np.sin(np.arange(6000) * 0.3) * 10000).astype(np.int16)
+    fake = _fake_recorder([word, np.zeros(100, np.int16), word])
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+    assert main(["record", "hey nova", "--count", "2", "--out", str(tmp_path / "takes")]) == 0
+    out = capsys.readouterr()
+    assert "take refused: nothing heard" in out.err
+    files = sorted((tmp_path / "takes").glob("*.wav"))
+    assert [f.name for f in files] == ["hey_nova_001.wav", "hey_nova_002.wav"]
+    from kws.audio import load_audio
+
+    take = load_audio(files[0]).samples
+    assert 6000 <= len(take) <= 6000 + 2 * 320 + 160  # trimmed to the sound and its 20 ms margins
+    assert len(fake.calls) == 3
