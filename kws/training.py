@@ -50,7 +50,7 @@ class TrainConfig:
     clip_samples: int = 16000
     calibration_clips: int = 300
     max_clips_per_label: int = 0  # 0: all; a small number for --quick smoke runs
-    teacher: str = ""  # a teacher run directory: distil from it
+    teacher: str = ""  # teacher run directories, comma-separated: distil from them (their mean logits)
     temperature: float = 4.0
     alpha: float = 0.3  # weight of the hard-label loss when distilling
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -308,6 +308,26 @@ def load_run_model(run_dir: Path, *, best: bool = True):
     return model, config
 
 
+def load_teacher(config: TrainConfig):
+    """The teacher of ``config``: one run's model, or for several runs (an ensemble) a model
+    giving the mean of their logits, which is usually a better teacher than any one of them."""
+    import keras
+
+    models = []
+    for run in (part.strip() for part in config.teacher.split(",") if part.strip()):
+        model, teacher_config = load_run_model(Path(run))
+        if teacher_config.mfcc != config.mfcc or teacher_config.clip_samples != config.clip_samples:
+            raise KwsError(f"teacher {run} was trained on other features; retrain it with this config")
+        model.trainable = False
+        models.append(model)
+    if len(models) == 1:
+        return models[0]
+    inputs = keras.Input(models[0].input_shape[1:])
+    for number, model in enumerate(models):  # a functional model wants unique names
+        model.name = f"teacher_{number}"
+    return keras.Model(inputs, keras.layers.Average()([m(inputs) for m in models]), name="teacher_ensemble")
+
+
 def read_run_config(run_dir: Path) -> TrainConfig:
     path = Path(run_dir) / "config.json"
     try:
@@ -386,11 +406,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     steps_per_epoch = -(-epoch_size(data, config) // config.batch_size)
     input_shape = (config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc, 1)
     with strategy.scope():
-        teacher = None
-        if config.teacher:
-            teacher, teacher_config = load_run_model(Path(config.teacher))
-            if teacher_config.mfcc != config.mfcc or teacher_config.clip_samples != config.clip_samples:
-                raise KwsError(f"teacher {config.teacher} was trained on other features; retrain it with this config")
+        teacher = load_teacher(config) if config.teacher else None
         student = build_student(config)
         schedule = keras.optimizers.schedules.CosineDecay(
             config.learning_rate, decay_steps=max(1, steps_per_epoch * config.epochs),

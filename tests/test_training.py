@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +209,28 @@ def test_distill_trains_a_student_from_a_teacher(quick_run, corpus, tmp_path):
     config = json.loads((student / "config.json").read_text())
     assert config["teacher"] == str(run_dir) and config["architecture"] == "ds-cnn-s"
     assert json.loads((student / "metrics.json").read_text())["distilled_from"] == str(run_dir)
+
+
+def test_several_teachers_make_an_ensemble_of_mean_logits(quick_run, tmp_path):
+    import dataclasses
+
+    from kws.training import load_run_model, load_teacher, read_run_config
+
+    run_dir, _ = quick_run
+    # A second "teacher": the same run, its weights scaled, so the two disagree.
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other)
+    single, _ = load_run_model(run_dir)
+    with np.load(run_dir / "best.weights.npz") as archive:
+        scaled = {key: archive[key] * (1.5 if archive[key].ndim > 1 else 1.0) for key in archive.files}
+    np.savez(other / "best.weights.npz", **scaled)
+    second, _ = load_run_model(other)
+    config = dataclasses.replace(read_run_config(run_dir), teacher=f"{run_dir},{other}")
+    ensemble = load_teacher(config)
+    x = np.random.default_rng(0).normal(size=(4, *single.input_shape[1:])).astype("float32")
+    expected = (single.predict(x, verbose=0) + second.predict(x, verbose=0)) / 2
+    np.testing.assert_allclose(ensemble.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(single.predict(x, verbose=0), second.predict(x, verbose=0))
 
 
 def test_distillation_loss_formula():

@@ -49,12 +49,14 @@ def register(subparsers) -> None:
     train = subparsers.add_parser("train", help="train a DS-CNN keyword model",
                                   description=TRAIN_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_common(train)
-    train.add_argument("--teacher", type=Path, metavar="RUN", help="distil from this teacher run (as kws distill)")
+    train.add_argument("--teacher", type=Path, nargs="+", metavar="RUN",
+                       help="distil from this teacher run, or from the mean logits of several (as kws distill)")
     train.set_defaults(run=run, distill=False)
     distill = subparsers.add_parser("distill", help="train a student distilled from a teacher run",
                                     description=DISTILL_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_common(distill)
-    distill.add_argument("--teacher", type=Path, metavar="RUN", required=True, help="the teacher's run directory")
+    distill.add_argument("--teacher", type=Path, nargs="+", metavar="RUN", required=True,
+                         help="the teacher's run directory; several make an ensemble (their mean logits)")
     distill.add_argument("--temperature", type=float)
     distill.add_argument("--alpha", type=float, help="weight of the hard-label loss (0..1)")
     distill.set_defaults(run=run, distill=True)
@@ -95,7 +97,7 @@ def build_config(args: argparse.Namespace):
         "data": tuple(args.data) if args.data else None,
         "architecture": args.architecture, "epochs": args.epochs, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "seed": args.seed, "validation_percent": args.validation_percent,
-        "teacher": str(args.teacher) if args.teacher else None,
+        "teacher": ",".join(str(t) for t in args.teacher) if args.teacher else None,
         "temperature": getattr(args, "temperature", None), "alpha": getattr(args, "alpha", None),
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
