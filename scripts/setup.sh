@@ -4,16 +4,17 @@
 #
 #   bash scripts/setup.sh [EXTRAS]     EXTRAS defaults to "dev" (everything the tests need)
 #
-# Other systems: install PortAudio and espeak-ng yourself (macOS: brew install portaudio
-# espeak-ng; Fedora: dnf install portaudio espeak-ng), then run this script; it skips the
-# apt step where apt-get is absent.
+# Other systems: install PortAudio, espeak-ng and flite yourself (macOS: brew install portaudio
+# espeak-ng flite; Fedora: dnf install portaudio espeak-ng flite), then run this script; it
+# skips the apt step where apt-get is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras="${1:-dev}"
-# PortAudio for sounddevice (kws listen, kws devices); espeak-ng speaks the example and,
-# later, synthetic training speech. The tests also build firmware: the Arm toolchain and QEMU.
-system_packages=(libportaudio2 espeak-ng)
+# PortAudio for sounddevice (kws listen, kws devices); espeak-ng and flite speak the example
+# and the synthetic training speech of kws wakeword train. The tests also build firmware: the
+# Arm toolchain and QEMU.
+system_packages=(libportaudio2 espeak-ng flite)
 if [ "$extras" = dev ]; then
   system_packages+=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 fi

@@ -305,6 +305,36 @@ def test_detect_runs_with_the_wake_word_model(quick_model, tmp_path, capsys):
     assert "0 detections" in captured.err
 
 
+def test_firmware_takes_the_wake_word_model(quick_model, tmp_path, capsys):
+    """`kws firmware run` gives `kws detect --scores`'s lines for the wake-word model, with the
+    threshold the model records compiled into the image."""
+    if any(shutil.which(tool) is None for tool in ("arm-none-eabi-gcc", "qemu-system-arm")):
+        pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
+    from kws.audio import write_wav
+    from kws.detector import model_threshold
+    from kws.model_file import load_model
+    from kws.wakeword.dataset import trim_clip
+    from kws.wakeword.tts import Voice, synthesize
+
+    model = load_model(quick_model)
+    # The word itself, twice, between stretches of noise.
+    hey_nova = trim_clip(synthesize("hey nova", Voice("espeak-ng", "en-us+m7", 150, 50), cache_dir=tmp_path))
+    rng = np.random.default_rng(1)
+    audio = np.concatenate([rng.normal(0, 300, 16000), hey_nova, rng.normal(0, 300, 16000), hey_nova,
+                            rng.normal(0, 300, 16000)]).clip(-32768, 32767).astype(np.int16)
+    wav = tmp_path / "words.wav"
+    write_wav(wav, audio, 16000)
+    assert main(["detect", "--scores", str(wav), "--model", str(quick_model)]) == 0
+    expected = capsys.readouterr().out.splitlines()
+    build = tmp_path / "build"
+    assert main(["firmware", "run", "--json", "--model", str(quick_model), "--build-dir", str(build), str(wav)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:-1] == expected and len(expected) > 10
+    record = json.loads((build / "size.json").read_text())
+    assert record["pipeline"]["labels"] == list(model.labels)
+    assert record["pipeline"]["detector"]["threshold"] == model_threshold(model)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["wakeword", "train", "123", "--out", "{tmp}/x"], "has no letters"),
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--target-fa-per-hour", "0"], "target-fa-per-hour"),
@@ -359,3 +389,36 @@ def test_record_prompts_trims_and_retries_silent_takes(monkeypatch, tmp_path, ca
     take = load_audio(files[0]).samples
     assert 6000 <= len(take) <= 6000 + 2 * 320 + 160  # trimmed to the sound and its 20 ms margins
     assert len(fake.calls) == 3
+
+
+def test_record_without_portaudio_is_one_error_line(without_portaudio, tmp_path, capsys):
+    code = main(["record", "hey nova", "--out", str(tmp_path / "takes")])
+    line = assert_one_error_line(code, capsys.readouterr().err)
+    assert "PortAudio" in line
+    assert not (tmp_path / "takes").exists()
+
+
+def test_backbone_starts_the_student_from_a_real_speech_run(tmp_path):
+    """--backbone: every layer but the logits comes from the run, with the run's input rule."""
+    pytest.importorskip("tensorflow")
+    from corpus import make_corpus
+
+    from kws.input_rule import InputRule
+    from kws.model.dscnn import STUDENT, build_dscnn
+    from kws.training import load_run_model
+    from kws.wakeword.train import WakewordConfig, _load_backbone
+
+    run = tmp_path / "run"
+    assert main(["train", "--quick", "--data", str(make_corpus(tmp_path / "sc")), "--run", str(run),
+                 "--cache", str(tmp_path / "cache"), "--no-progress"]) == 0
+    base, _ = load_run_model(run)
+    model = build_dscnn((49, 10), 3, STUDENT)
+    rule = _load_backbone(model, run, WakewordConfig(wake_word="hey nova", backbone=str(run)))
+    assert rule == InputRule.from_dict(json.loads((run / "metrics.json").read_text())["input_rule"])
+    for layer in model.layers:
+        for mine, theirs in zip(layer.get_weights(), base.get_layer(layer.name).get_weights()):
+            if layer.name == "logits":
+                assert mine.shape != theirs.shape or not np.array_equal(mine, theirs)
+            else:
+                np.testing.assert_array_equal(mine, theirs)
+    assert main(["wakeword", "train", "hey nova", "--out", str(tmp_path / "w"), "--backbone", str(tmp_path)]) == 2

@@ -11,7 +11,7 @@ import argparse
 import importlib
 
 #: Command modules, in the order ``kws --help`` lists them.
-COMMANDS: tuple[str, ...] = ("features", "detect", "listen", "train", "export", "classify", "evaluate", "evaluate_stream", "firmware", "data", "devices")
+COMMANDS: tuple[str, ...] = ("features", "detect", "listen", "train", "wakeword", "record", "export", "classify", "evaluate", "evaluate_stream", "firmware", "data", "devices")
 
 
 def register_commands(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

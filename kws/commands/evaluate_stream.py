@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     from ..stream_eval import ThresholdSweep, det_png, evaluate_threshold, fa_per_hour, pick_target, score_stream
 
     model = load_model(args.model)
-    config = detector_config(args)
+    config = detector_config(args, model)
     detector = Detector(model, config)
     rate = model.mfcc.sample_rate
     progress = not args.no_progress

@@ -1,0 +1,107 @@
+"""``kws wakeword train TEXT``: a custom wake-word model from text, with a calibrated threshold."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import KwsError
+
+DESCRIPTION = """\
+Make a wake-word model from its text. The wake word is spoken by hundreds of synthetic voices
+(every English espeak-ng voice and variant at many rates and pitches, and flite's voices),
+against negatives that sound like it (its parts and phoneme neighbours, e.g. "hey" and "nova"
+for "hey nova"), other synthetic speech, noise, and the folders you give. Every training window
+goes through a simulated room: reverberation, background noise at an SNR, a cheap microphone's
+band-limit, gain. The model is the int8 DS-CNN-S with labels _silence_, _unknown_ and the wake
+word. Its threshold is then chosen on held-out voices and negatives for at most
+--target-fa-per-hour false accepts per hour, with the streaming detector's integer rule, and
+recorded in the model: `kws detect` and `kws listen` use it unless given --threshold.
+
+OUT gets model.tflite + model.json, det.png (false rejects against false accepts per hour),
+report.json and report.txt (what was measured, and on how many hours), config.json.
+"""
+
+EPILOG = """\
+examples:
+  kws wakeword train "hey nova" --out models/hey_nova
+  kws wakeword train "hey nova" --out models/hey_nova --recordings my_clips --negatives LibriSpeech/
+  kws detect recording.wav --model models/hey_nova
+  kws wakeword train "hey nova" --out /tmp/smoke --quick      (a smoke test: a few minutes, not a model)
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("wakeword", help="train a custom wake word from its text",
+                                   description="Custom wake words from text: `kws wakeword train --help`.")
+    actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
+    train = actions.add_parser("train", help="train a wake-word model from text (int8, calibrated threshold)",
+                               description=DESCRIPTION, epilog=EPILOG,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_argument("text", metavar="TEXT", help='the wake word, e.g. "hey nova"')
+    train.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
+    train.add_argument("--quick", action="store_true",
+                       help="smoke run: 120 voices, 6 epochs, about a minute; checks the setup, not a usable model")
+    train.add_argument("--negatives", action="append", default=[], metavar="DIR",
+                       help="folder of speech without the wake word, e.g. LibriSpeech (repeatable); one file in "
+                            "five is kept for calibrating the threshold")
+    train.add_argument("--noise", action="append", default=[], metavar="DIR",
+                       help="folder of background-noise recordings for augmentation and calibration (repeatable)")
+    train.add_argument("--recordings", metavar="DIR", help="your own recordings of the wake word (see `kws record`)")
+    train.add_argument("--target-fa-per-hour", type=float, default=0.5, metavar="R",
+                       help="false accepts per hour the threshold is chosen for (default 0.5)")
+    train.add_argument("--voices", type=int, metavar="N", help="TTS voices saying the wake word (default 600)")
+    train.add_argument("--epochs", type=int, metavar="N", help="training epochs (default 30)")
+    train.add_argument("--backbone", type=Path, metavar="RUN",
+                       help="start from a `kws train` run on real speech (its layers and input rule; the "
+                            "logits are new), then train on the synthetic data")
+    train.add_argument("--seed", type=int, default=0, help="seed of voices, data and training (default 0)")
+    train.add_argument("--cache", type=Path, metavar="DIR",
+                       help="cache of synthesised clips (default datasets/cache/tts)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.set_defaults(run=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ..console import note, quiet_tensorflow
+    from ..wakeword.confusables import normalise
+    from ..wakeword.tts import espeak_voices, flite_voices
+
+    if not normalise(args.text):
+        raise KwsError(f"the wake word {args.text!r} has no letters")
+    if not args.target_fa_per_hour > 0:
+        raise KwsError(f"--target-fa-per-hour must be positive, not {args.target_fa_per_hour:g}")
+    for name, value in (("--voices", args.voices), ("--epochs", args.epochs)):
+        if value is not None and value < 1:
+            raise KwsError(f"{name} must be at least 1, not {value}")
+    for folder in [*args.negatives, *args.noise, *([args.recordings] if args.recordings else [])]:
+        if not Path(folder).exists():
+            raise KwsError(f"no such file or folder: {folder}")
+    if args.backbone and not (args.backbone / "best.weights.npz").is_file():
+        raise KwsError(f"--backbone {args.backbone} is not a trained kws train run (no best.weights.npz)")
+    if args.out.exists() and not args.out.is_dir():
+        raise KwsError(f"--out {args.out} exists and is not a folder")
+    if not espeak_voices() and not flite_voices():
+        raise KwsError("no TTS program found: install espeak-ng (and optionally flite)")
+    quiet_tensorflow()
+    from ..wakeword.train import WakewordConfig, quick, train_wakeword
+
+    config = WakewordConfig(wake_word=args.text, negatives=tuple(args.negatives), noise=tuple(args.noise),
+                            recordings=args.recordings or "", target_fa_per_hour=args.target_fa_per_hour,
+                            seed=args.seed, backbone=str(args.backbone) if args.backbone else "")
+    if args.quick:
+        config = quick(config)
+    if args.voices is not None:
+        config = replace(config, positive_voices=args.voices)
+    if args.epochs is not None:
+        config = replace(config, epochs=args.epochs)
+    cache = args.cache if args.cache is not None else Path("datasets") / "cache" / "tts"
+    report = train_wakeword(config, args.out, cache_dir=cache, progress=not args.no_progress, log=note)
+    print((args.out / "report.txt").read_text(), end="")
+    if not report["calibration"]["target_met"]:
+        note(f"the threshold could not meet {args.target_fa_per_hour:g} false accepts/h on the calibration audio; "
+             "more voices, epochs or negatives may help")
+    print(f"model: {args.out / 'model.json'} (kws detect FILE --model {args.out})")
+    return 0

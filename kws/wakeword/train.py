@@ -1,0 +1,366 @@
+"""The recipe: a wake-word model from text, int8, with a calibrated threshold.
+
+1. **Material** (:mod:`.sources`): the wake word spoken by many TTS voices (espeak-ng voices x
+   variants x rates x pitches, flite's voices), confusable texts (:mod:`.confusables`) and
+   random everyday sentences by other voices, the user's recordings and negative folders,
+   synthetic and user noise. One voice in ``held_out_every`` (and one negative file in five) is
+   kept apart for calibration.
+2. **Training**: the DS-CNN student (:data:`kws.model.dscnn.STUDENT`) on 3 labels
+   (``_silence_``, ``_unknown_``, the wake word), every epoch a fresh seeded set of augmented
+   1-second windows (:func:`.dataset.epoch_windows`) through the q15 MFCC and the integer input
+   rule, exactly as :mod:`kws.training` does for the 12-class models.
+3. **Export**: int8 through :mod:`kws.model.export` (batch 1, firmware op set), as ``kws export``.
+4. **Calibration** (:mod:`.calibrate`): the threshold for the target false accepts per hour,
+   recorded in the model's JSON (``detector.threshold``), which ``kws detect`` and ``kws listen``
+   use when no ``--threshold`` is given.
+
+The output folder holds ``model.tflite`` + ``model.json``, ``det.png``, ``report.json``,
+``report.txt`` and ``config.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from dsp import MfccConfig
+
+from ..atomic import write_files_atomically
+from ..detector import DetectorConfig
+from ..errors import KwsError
+from .confusables import confusables, normalise
+from .dataset import Material, WindowConfig, epoch_windows
+from .room import RoomConfig
+
+SILENCE, UNKNOWN = "_silence_", "_unknown_"
+
+
+@dataclass(frozen=True)
+class WakewordConfig:
+    """Everything the recipe depends on; saved as ``config.json``."""
+
+    wake_word: str
+    positive_voices: int = 600  # TTS voices (with rate and pitch) that say the wake word
+    held_out_every: int = 6  # one (engine, voice) in this many is kept for calibration
+    confusable_clips: int = 1500
+    sentences: int = 600  # other speech for training
+    calibration_sentences: int = 500  # other speech for calibration (other voices, other words)
+    noise_seconds: float = 60.0  # of each synthetic noise colour
+    negatives: tuple[str, ...] = ()
+    noise: tuple[str, ...] = ()
+    recordings: str = ""
+    negative_seconds: float = 3600.0  # at most this much of the --negatives folders is loaded
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    final_learning_rate: float = 5e-5
+    seed: int = 0
+    target_fa_per_hour: float = 0.5
+    #: A `kws train` run on real speech whose layers (all but the logits) start the student,
+    #: with that run's input rule: features learnt from real voices, fine-tuned on TTS. "" = none.
+    backbone: str = ""
+    window: WindowConfig = field(default_factory=WindowConfig)
+    room: RoomConfig = field(default_factory=RoomConfig)
+    mfcc: MfccConfig = field(default_factory=MfccConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values.update(negatives=list(self.negatives), noise=list(self.noise), window=asdict(self.window),
+                      room=self.room.to_dict(), mfcc=self.mfcc.to_dict(), detector=self.detector.to_dict())
+        return values
+
+
+def quick(config: WakewordConfig) -> WakewordConfig:
+    """The ``--quick`` recipe: a few voices, few epochs; a smoke test (minutes), not a model."""
+    return replace(config, positive_voices=120, confusable_clips=300, sentences=150, calibration_sentences=60,
+                   noise_seconds=10.0, negative_seconds=min(config.negative_seconds, 300.0), epochs=6)
+
+
+def _log_time(log: Callable[[str], None], what: str, started: float) -> None:
+    log(f"{what} ({time.time() - started:.0f} s)")
+
+
+def gather(config: WakewordConfig, *, cache_dir: Path | None, progress: bool, log: Callable[[str], None]
+           ) -> tuple[Material, dict[str, Any], dict[str, Any]]:
+    """(training material, calibration material, a summary for the report)."""
+    from . import sources
+    from .tts import voice_grid
+
+    word = config.wake_word
+    voices = voice_grid(config.positive_voices, seed=config.seed)
+    train_voices, held_voices = sources.split_voices(voices, config.held_out_every)
+    texts = sources.phrasings(word)
+    positives = sources.speak([texts[i % len(texts)] for i in range(len(train_voices))], train_voices,
+                              cache_dir=cache_dir, progress=progress, desc="wake word (TTS)")
+    held_positives = sources.speak([texts[i % len(texts)] for i in range(len(held_voices))], held_voices,
+                                   cache_dir=cache_dir, progress=progress, desc="held-out wake word (TTS)")
+    if config.recordings:
+        recorded = sources.load_recordings(config.recordings, log=log)
+        # Real voices are worth more than synthetic ones: one in five is held out, the rest
+        # repeated so they make up about a quarter of the wake-word windows.
+        held_positives += recorded[4::5]
+        train_recorded = [c for i, c in enumerate(recorded) if i % 5 != 4]
+        if train_recorded:
+            repeat = max(1, len(positives) // (3 * len(train_recorded)))
+            positives += train_recorded * repeat
+    if not positives or not held_positives:
+        raise KwsError("the TTS produced no usable clips of the wake word")
+
+    confusable_texts = confusables(word)
+    confusable_voices = voice_grid(max(len(confusable_texts), config.confusable_clips // 4), seed=config.seed + 1)
+    confusable_clips = sources.speak([confusable_texts[i % len(confusable_texts)] for i in range(config.confusable_clips)],
+                                     confusable_voices, cache_dir=cache_dir, progress=progress, desc="confusables (TTS)")
+    sentence_voices, held_sentence_voices = sources.split_voices(voice_grid(200, seed=config.seed + 2),
+                                                                 config.held_out_every)
+    sentences = sources.speak(sources.random_sentences(config.sentences, seed=config.seed, avoid=[word]),
+                              sentence_voices, cache_dir=cache_dir, progress=progress, desc="other speech (TTS)")
+    held_sentences = sources.speak(
+        sources.random_sentences(config.calibration_sentences, seed=config.seed + 1000, avoid=[word]),
+        held_sentence_voices, cache_dir=cache_dir, progress=progress, desc="held-out speech (TTS)")
+    speech = [sources.join(sentences, seed=config.seed)]
+    held_speech = [sources.join(held_sentences, seed=config.seed + 1)]
+    notes: list[str] = []
+    user_negative_seconds = 0.0
+    if config.negatives:
+        files = sources.load_folder_files(config.negatives, what="--negatives")
+        held_files = files[4::5]
+        train_files = [f for i, f in enumerate(files) if i % 5 != 4]
+        train_part = sources.load_long(train_files, seconds=0.8 * config.negative_seconds, seed=config.seed,
+                                       progress=progress)
+        held_part = sources.load_long(held_files, seconds=0.2 * config.negative_seconds, seed=config.seed,
+                                      progress=progress)
+        if len(train_part):
+            speech.append(train_part)
+        if len(held_part):
+            held_speech.append(held_part)
+        user_negative_seconds = (len(train_part) + len(held_part)) / 16000
+    noise = sources.synthetic_noise(config.noise_seconds, seed=config.seed)
+    held_noise = sources.synthetic_noise(config.noise_seconds, seed=config.seed + 1)
+    if config.noise:
+        user_noise = sources.load_noise(sources.load_folder_files(config.noise, what="--noise"),
+                                        clip_samples=config.window.clip_samples)
+        noise += user_noise
+        held_noise += user_noise
+    material = Material(positives=positives, confusables=confusable_clips, speech=speech, noise=noise, notes=notes)
+    calibration = {"positives": held_positives, "speech": held_speech, "noise": held_noise}
+    summary = {
+        "wake_word_clips": len(positives), "held_out_wake_word_clips": len(held_positives),
+        "voices": {"training": len({v.speaker for v in train_voices}), "held_out": len({v.speaker for v in held_voices}),
+                   "engines": sorted({v.engine for v in voices})},
+        "phrasings": texts,
+        "confusable_texts": confusable_texts, "confusable_clips": len(confusable_clips),
+        "other_speech_seconds": round(sum(len(s) for s in speech) / 16000, 1),
+        "user_negative_seconds": round(user_negative_seconds, 1),
+        "recordings": config.recordings or None,
+        "noise_recordings": len(noise),
+    }
+    return material, calibration, summary
+
+
+def negative_stream(calibration: dict[str, Any], *, seed: int, noise_seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """(negative stream, background for the positive stream), int16.
+
+    Negatives: the held-out speech with quiet room noise under it, then stretches of each held-out
+    noise at -50..-20 dBFS. Background: noise alone at -45..-30 dBFS (the positive stream sets
+    the wake word's level by SNR against it).
+    """
+    rng = np.random.default_rng([seed, 37])
+    speech = np.concatenate(calibration["speech"]).astype(np.float64)
+    noises = calibration["noise"]
+
+    def noise_of(n: int, low: float, high: float) -> np.ndarray:
+        source = noises[int(rng.integers(len(noises)))]
+        reps = -(-n // len(source))
+        start = int(rng.integers(len(source)))
+        x = np.tile(source, reps + 1)[start : start + n].astype(np.float64)
+        return x * 32768.0 * 10 ** (rng.uniform(low, high) / 20)
+
+    speech = speech + noise_of(len(speech), -60, -45)
+    pieces = [speech]
+    for _ in noises:
+        pieces.append(noise_of(int(noise_seconds * 16000), -50, -20))
+    negatives = np.clip(np.rint(np.concatenate(pieces)), -32768, 32767).astype(np.int16)
+    background = np.concatenate([noise_of(int(noise_seconds * 16000), -45, -30) for _ in noises])
+    return negatives, np.clip(np.rint(background), -32768, 32767).astype(np.int16)
+
+
+def _load_backbone(model, run_dir: Path, config: WakewordConfig):
+    """Copy a training run's weights into ``model`` layer by layer (not the logits, whose
+    classes differ) and return that run's input rule, which those weights expect."""
+    import json
+
+    from ..input_rule import InputRule
+    from ..training import load_run_model
+
+    base, base_config = load_run_model(run_dir)
+    if base_config.mfcc != config.mfcc or base_config.clip_samples != config.window.clip_samples:
+        raise KwsError(f"--backbone {run_dir} was trained on other features")
+    try:
+        rule = InputRule.from_dict(json.loads((run_dir / "metrics.json").read_text())["input_rule"])
+    except (OSError, KeyError, ValueError) as error:
+        raise KwsError(f"--backbone {run_dir}: no input rule in its metrics.json ({error})") from None
+    copied = 0
+    for layer in model.layers:
+        if layer.name == "logits" or not layer.get_weights():
+            continue
+        try:
+            source = base.get_layer(layer.name)
+        except ValueError:
+            raise KwsError(f"--backbone {run_dir} has no layer {layer.name}: another architecture") from None
+        layer.set_weights(source.get_weights())
+        copied += 1
+    if not copied:
+        raise KwsError(f"--backbone {run_dir}: no layer in common")
+    return rule
+
+
+def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log: Callable[[str], None]):
+    """Train the student; returns (Keras model, input rule, int8 calibration inputs, history)."""
+    import keras
+
+    from ..data.augment import AugmentConfig, mask_features
+    from ..input_rule import InputRule
+    from ..model.dscnn import STUDENT, build_dscnn
+    from ..stream_eval import _bar
+    from ..training import mfcc_q15_clips
+
+    keras.utils.set_random_seed(config.seed)
+    windows, labels = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=0)
+    features = mfcc_q15_clips(windows, config.mfcc)
+    shape = (config.mfcc.n_frames(config.window.clip_samples), config.mfcc.n_mfcc)
+    model = build_dscnn(shape, 3, STUDENT)
+    if config.backbone:
+        rule = _load_backbone(model, Path(config.backbone), config)
+    else:
+        rule = InputRule.fit(features)
+    pick = np.linspace(0, len(features) - 1, min(300, len(features))).astype(int)
+    calibration_inputs = rule.model_input(features[pick])
+    steps = -(-len(windows) // config.batch_size) * config.epochs
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=max(1, steps),
+                                                      alpha=config.final_learning_rate / config.learning_rate)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    masks = AugmentConfig()
+    history = []
+    bar = _bar(progress, iterable=range(config.epochs), desc="training", unit="epoch")
+    for epoch in bar:
+        started = time.time()
+        if epoch:
+            windows, labels = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=epoch)
+            features = mfcc_q15_clips(windows, config.mfcc)
+        inputs = mask_features(rule.model_input(features), np.random.default_rng([config.seed, epoch, 3]), masks)
+        result = model.fit(inputs[..., None], labels, batch_size=config.batch_size, epochs=1, verbose=0, shuffle=True)
+        row = {"epoch": epoch + 1, "windows": int(len(labels)), "loss": float(result.history["loss"][-1]),
+               "accuracy": float(result.history["accuracy"][-1]), "seconds": round(time.time() - started, 1)}
+        history.append(row)
+        if hasattr(bar, "set_postfix_str"):
+            bar.set_postfix_str(f"loss {row['loss']:.3f} acc {row['accuracy']:.3f}")
+        elif progress:
+            log(f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.3f} acc {row['accuracy']:.3f} "
+                f"({row['seconds']:.0f} s, {row['windows']} windows)")
+    return model, rule, calibration_inputs, history
+
+
+def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None = None, progress: bool = True,
+                   log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the recipe; writes the output folder and returns the report."""
+    from ..model.dscnn import STUDENT, count_macs
+    from ..model.export import convert_int8, export_model, op_names, quantization_of
+    from ..model_file import model_document, model_from_document
+    from .calibrate import calibrate, det_figure
+
+    word = normalise(config.wake_word)
+    if not word:
+        raise KwsError("the wake word must contain letters")
+    if not 0 < config.target_fa_per_hour:
+        raise KwsError("--target-fa-per-hour must be positive")
+    config = replace(config, wake_word=word)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    started = time.time()
+    material, held, summary = gather(config, cache_dir=cache_dir, progress=progress, log=log)
+    timings["data_seconds"] = round(time.time() - started, 1)
+    log(f"data: {summary['wake_word_clips']} wake-word clips from {summary['voices']['training']} voices, "
+        f"{summary['confusable_clips']} confusable clips, {summary['other_speech_seconds']:.0f} s other speech "
+        f"({timings['data_seconds']:.0f} s)")
+
+    phase = time.time()
+    model, rule, calibration_inputs, history = fit_model(config, material, progress=progress, log=log)
+    timings["training_seconds"] = round(time.time() - phase, 1)
+    log(f"trained {config.epochs} epochs, last loss {history[-1]['loss']:.3f} ({timings['training_seconds']:.0f} s)")
+
+    phase = time.time()
+    labels = [SILENCE, UNKNOWN, word]
+    shape = (config.mfcc.n_frames(config.window.clip_samples), config.mfcc.n_mfcc)
+    tflite = convert_int8(export_model(model, STUDENT, shape, len(labels)), calibration_inputs, rule)
+    timings["export_seconds"] = round(time.time() - phase, 1)
+    json_path = out / "model.json"
+    metadata: dict[str, Any] = {
+        "name": word.replace(" ", "_"),
+        "labels": labels,
+        "mfcc": config.mfcc.to_dict(),
+        "clip_samples": config.window.clip_samples,
+        "input_rule": rule.to_dict(),
+        "quantization": quantization_of(tflite),
+        "architecture": {"name": "ds-cnn-s", **STUDENT.to_dict(), "parameters": int(model.count_params()),
+                         "macs": count_macs(model), "ops": op_names(tflite)},
+        "training": {"recipe": "kws wakeword train", "config": config.to_dict(),
+                     "calibration": {"clips": len(calibration_inputs),
+                                     "sha256": hashlib.sha256(calibration_inputs.tobytes()).hexdigest()},
+                     "data": "synthetic speech (espeak-ng, flite)" + (", user recordings" if config.recordings else "")
+                             + (", user negatives" if config.negatives else "")},
+    }
+    in_memory = model_from_document(json_path, tflite, model_document(json_path, tflite, metadata))
+
+    phase = time.time()
+    negatives, background = negative_stream(held, seed=config.seed, noise_seconds=config.noise_seconds)
+    calibration, _ = calibrate(in_memory, config.detector, positives=held["positives"], background=background,
+                               negatives=negatives, target_fa_per_hour=config.target_fa_per_hour,
+                               seed=config.seed, progress=progress)
+    timings["calibration_seconds"] = round(time.time() - phase, 1)
+    timings["total_seconds"] = round(time.time() - started, 1)
+    chosen = calibration.chosen
+    metadata["detector"] = {**config.detector.to_dict(), "threshold": calibration.threshold,
+                            "calibrated_for_fa_per_hour": config.target_fa_per_hour,
+                            "target_met_on_calibration": calibration.met}
+    report = {"wake_word": word, "labels": labels, "calibration": calibration.to_dict(), "data": summary,
+              "history": history, "timings": timings, "model": str(json_path), "tflite_bytes": len(tflite)}
+    metadata["wakeword_report"] = {k: v for k, v in calibration.to_dict().items() if k != "sweep"}
+    document = model_document(json_path, tflite, metadata)
+    text = report_text(report)
+    write_files_atomically({
+        out / "model.tflite": tflite,
+        json_path: (json.dumps(document, indent=2) + "\n").encode(),
+        out / "det.png": det_figure(calibration, title=f'"{word}": held-out TTS voices, {chosen.keywords} clips'),
+        out / "report.json": (json.dumps(report, indent=2) + "\n").encode(),
+        out / "report.txt": text.encode(),
+        out / "config.json": (json.dumps(config.to_dict(), indent=2) + "\n").encode(),
+    })
+    return report
+
+
+def report_text(report: dict[str, Any]) -> str:
+    c = report["calibration"]
+    at = c["at_threshold"]
+    lines = [
+        f'wake word "{report["wake_word"]}": {report["data"]["wake_word_clips"]} training clips '
+        f'({report["data"]["voices"]["training"]} voices), {report["data"]["confusable_clips"]} confusable clips, '
+        f'{report["data"]["other_speech_seconds"]:.0f} s other speech',
+        f'threshold {c["threshold"]:g} for {c["target_fa_per_hour"]:g} false accepts/h: '
+        + ("met" if c["target_met"] else "NOT met") + " on the calibration audio",
+        f'  recall {100 * c["recall"]:.1f}% on {c["held_out_positives"]} held-out TTS clips '
+        f'(by SNR: {", ".join(f"{k} dB {100 * (1 - v):.0f}%" for k, v in at["false_reject_rate_by_snr"].items() if v is not None)})',
+        f'  {at["false_accepts"]} false accepts in {c["negative_hours"] + c["positive_stream_hours"]:.2f} h '
+        f'= {at["fa_per_hour"]:.2f}/h (one false accept = {c["one_false_accept_per_hour"]:.2f}/h at this length)',
+        f'time: {report["timings"]["total_seconds"]:.0f} s (data {report["timings"]["data_seconds"]:.0f}, '
+        f'training {report["timings"]["training_seconds"]:.0f}, calibration {report["timings"]["calibration_seconds"]:.0f})',
+    ]
+    return "\n".join(lines) + "\n"
