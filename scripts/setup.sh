@@ -11,10 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras="${1:-dev}"
-# PortAudio for sounddevice (kws listen, kws devices); espeak-ng and flite speak the example
-# and the synthetic training speech of kws wakeword train. The tests also build firmware: the
-# Arm toolchain and QEMU.
-system_packages=(libportaudio2 espeak-ng flite)
+# PortAudio for sounddevice (kws listen, kws devices); espeak-ng, flite and festival (with its
+# three free US English voices) speak the example and the synthetic training speech of
+# kws wakeword train. The tests also build firmware: the Arm toolchain and QEMU.
+system_packages=(libportaudio2 espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 if [ "$extras" = dev ]; then
   system_packages+=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 fi

@@ -195,6 +195,22 @@ def test_flite_voices_speak(tmp_path):
     assert samples.dtype == np.int16 and len(samples) > 0.3 * 16000
 
 
+@pytest.mark.skipif(shutil.which("text2wave") is None, reason="festival not installed")
+def test_festival_voices_speak_and_join_the_grid(tmp_path):
+    from kws.wakeword import tts
+
+    assert set(tts.festival_voices()) == set(tts.FESTIVAL_VOICES)
+    slow = tts.synthesize("hey nova", tts.Voice("festival", "kal_diphone", 130, 0), cache_dir=tmp_path)
+    fast = tts.synthesize("hey nova", tts.Voice("festival", "kal_diphone", 80, 0), cache_dir=tmp_path)
+    assert slow.dtype == np.int16 and np.abs(slow).max() > 1000
+    assert len(slow) > 1.3 * len(fast)  # Duration_Stretch does stretch the diphone voices
+    hts = tts.synthesize("hey nova", tts.Voice("festival", "cmu_us_slt_arctic_hts", 100, 0), cache_dir=tmp_path)
+    assert np.abs(hts).max() > 1000 and 0.3 * 16000 < len(hts) < 2.5 * 16000
+    grid = [v for v in tts.voice_grid(100, seed=0) if v.engine == "festival"]
+    assert {v.name for v in grid} == set(tts.FESTIVAL_VOICES)
+    assert all(v.rate == 100 for v in grid if v.name == "cmu_us_slt_arctic_hts")
+
+
 # --- the per-model threshold -----------------------------------------------------------------------
 
 

@@ -67,7 +67,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     from ..console import note, quiet_tensorflow
     from ..wakeword.confusables import normalise
-    from ..wakeword.tts import espeak_voices, flite_voices
+    from ..wakeword.tts import espeak_voices, festival_voices, flite_voices
 
     if not normalise(args.text):
         raise KwsError(f"the wake word {args.text!r} has no letters")
@@ -83,8 +83,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise KwsError(f"--backbone {args.backbone} is not a trained kws train run (no best.weights.npz)")
     if args.out.exists() and not args.out.is_dir():
         raise KwsError(f"--out {args.out} exists and is not a folder")
-    if not espeak_voices() and not flite_voices():
-        raise KwsError("no TTS program found: install espeak-ng (and optionally flite)")
+    if not espeak_voices() and not flite_voices() and not festival_voices():
+        raise KwsError("no TTS program found: install espeak-ng (and optionally flite and festival)")
     quiet_tensorflow()
     from ..wakeword.train import WakewordConfig, quick, train_wakeword
 

@@ -1,7 +1,7 @@
 """The recipe: a wake-word model from text, int8, with a calibrated threshold.
 
 1. **Material** (:mod:`.sources`): the wake word spoken by many TTS voices (espeak-ng voices x
-   variants x rates x pitches, flite's voices), confusable texts (:mod:`.confusables`) and
+   variants x rates x pitches, flite's and festival's voices), confusable texts (:mod:`.confusables`) and
    random everyday sentences by other voices, the user's recordings and negative folders,
    synthetic and user noise. One voice in ``held_out_every`` (and one negative file in five) is
    kept apart for calibration.
@@ -315,7 +315,7 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
         "training": {"recipe": "kws wakeword train", "config": config.to_dict(),
                      "calibration": {"clips": len(calibration_inputs),
                                      "sha256": hashlib.sha256(calibration_inputs.tobytes()).hexdigest()},
-                     "data": "synthetic speech (espeak-ng, flite)" + (", user recordings" if config.recordings else "")
+                     "data": "synthetic speech (espeak-ng, flite, festival)" + (", user recordings" if config.recordings else "")
                              + (", user negatives" if config.negatives else "")},
     }
     in_memory = model_from_document(json_path, tflite, model_document(json_path, tflite, metadata))

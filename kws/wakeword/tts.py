@@ -1,10 +1,13 @@
-"""Synthetic speech from the TTS programs installed here: espeak-ng and flite.
+"""Synthetic speech from the TTS programs installed here: espeak-ng, flite and festival.
 
 A :class:`Voice` is (engine, voice name, rate, pitch). espeak-ng voices are every English
 non-mbrola voice it lists (en-us, en-gb, en-gb-scotland, ...) combined with its variants
 (``+m3``, ``+f2``, ``+klatt`` ...); rate is words per minute (``-s``), pitch 0-99 (``-p``).
 flite voices are its built-in kal16, awb, rms and slt (and kal); rate is a duration stretch in
-percent (100 = normal) and pitch the target mean F0 in Hz.
+percent (100 = normal) and pitch the target mean F0 in Hz. festival voices are the English ones
+it lists (Debian: festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts); rate is its
+Duration_Stretch in percent for the diphone voices (the HTS voice keeps its own durations, so
+its rate is always 100), and pitch is not used (0).
 
 Every clip is returned as 16 kHz int16 and cached on disk under
 ``CACHE/<sha256 of engine, voice, rate, pitch, text>.wav``, so a second run of the recipe
@@ -36,7 +39,7 @@ FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak-ng" or "flite"
+    engine: str  # "espeak-ng", "flite" or "festival"
     name: str  # e.g. "en-us+f2" or "slt"
     rate: int  # espeak-ng: words per minute; flite: duration stretch in percent
     pitch: int  # espeak-ng: 0-99; flite: mean F0 in Hz
@@ -97,21 +100,41 @@ def flite_voices() -> tuple[str, ...]:
     return tuple(v for v in FLITE_VOICES if v in listed)
 
 
+#: festival's English voices this recipe knows (Debian packages festvox-kallpc16k,
+#: festvox-kdlpc16k and festvox-us-slt-hts, all under free licences).
+FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
+
+
+@functools.lru_cache(maxsize=None)
+def festival_voices() -> tuple[str, ...]:
+    if not (have("festival") and have("text2wave")):
+        return ()
+    listed = _run(["festival", "--batch", "(print (voice.list))"]).replace("(", " ").replace(")", " ").split()
+    return tuple(v for v in FESTIVAL_VOICES if v in listed)
+
+
 def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 200),
-               espeak_pitches: tuple[int, int] = (20, 80), flite_share: float = 0.15) -> list[Voice]:
-    """``count`` voices spread over every espeak-ng (voice, variant) pair and every flite voice.
+               espeak_pitches: tuple[int, int] = (20, 80), flite_share: float = 0.15,
+               festival_share: float = 0.1) -> list[Voice]:
+    """``count`` voices spread over every espeak-ng (voice, variant) pair, every flite voice and
+    every festival voice.
 
     The pairs are taken in a seeded order so that the first ``count`` cover as many base voices
     and variants as possible; each gets a random rate and pitch. About ``flite_share`` of the
-    voices are flite's (cycled), where installed.
+    voices are flite's and ``festival_share`` festival's (cycled), where installed.
     """
     rng = np.random.default_rng([seed, 7])
     bases, variants, flites = espeak_voices(), ("",) + espeak_variants(), flite_voices()
+    festivals = festival_voices()
+    if not bases and not flites and not festivals:
+        raise KwsError("no TTS program found: install espeak-ng (and optionally flite and festival)")
+    n_festival = int(round(count * festival_share)) if festivals else 0
     if not bases and not flites:
-        raise KwsError("no TTS program found: install espeak-ng (and optionally flite)")
+        n_festival = count
     n_flite = int(round(count * flite_share)) if flites else 0
     if not bases:
-        n_flite = count
+        n_flite = count - n_festival
+    n_espeak = count - n_flite - n_festival
     voices: list[Voice] = []
     if bases:
         # Variant order shuffled once; pair i takes base b = i % B and variant
@@ -120,7 +143,7 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
         # B * V pairs are used.
         order = rng.permutation(len(variants))
         stride = max(1, len(variants) // len(bases))
-        for i in range(count - n_flite):
+        for i in range(n_espeak):
             b = i % len(bases)
             base = bases[b]
             variant = variants[order[(i // len(bases) + b * stride) % len(variants)]]
@@ -129,6 +152,11 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
     for i in range(n_flite):
         voices.append(Voice("flite", flites[i % len(flites)], int(rng.integers(80, 131)),
                             int(rng.integers(80, 200))))
+    for i in range(n_festival):
+        name = festivals[i % len(festivals)]
+        # Duration_Stretch moves the diphone voices only; the HTS voice keeps its own durations.
+        rate = int(rng.integers(80, 131)) if name.endswith("_diphone") else 100
+        voices.append(Voice("festival", name, rate, 0))
     return voices
 
 
@@ -146,6 +174,11 @@ def _synthesize_uncached(text: str, voice: Voice) -> np.ndarray:
         elif voice.engine == "flite":
             _run(["flite", "-voice", voice.name, "--setf", f"duration_stretch={voice.rate / 100:.2f}",
                   "--setf", f"int_f0_target_mean={voice.pitch}", "-t", text, "-o", wav])
+        elif voice.engine == "festival":
+            text_file = os.path.join(folder, "text.txt")
+            Path(text_file).write_text(text + "\n")
+            _run(["text2wave", "-o", wav, "-eval", f"(voice_{voice.name})",
+                  "-eval", f"(Parameter.set 'Duration_Stretch {voice.rate / 100:.2f})", text_file])
         else:
             raise ValueError(f"unknown TTS engine {voice.engine!r}")
         return load_audio(wav, sample_rate=SAMPLE_RATE).samples
