@@ -8,13 +8,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kws.firmware import int8_host
+from kws.firmware import cmsis_dsp, int8_host
 
 #: The tools the firmware tests need and this machine lacks.
 TOOLCHAIN_MISSING = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
 needs_toolchain = pytest.mark.skipif(
     bool(TOOLCHAIN_MISSING),
     reason=f"{' and '.join(TOOLCHAIN_MISSING)} missing (bash scripts/setup.sh installs the Arm toolchain and QEMU)",
+)
+
+#: What building the frontend needs besides the toolchain: the CMSIS-DSP sdist, which
+#: scripts/setup.sh fetches into the cache beforehand (tests never download).
+FRONTEND_MISSING = list(TOOLCHAIN_MISSING)
+if not (cmsis_dsp.cache_dir() / cmsis_dsp.SDIST_NAME).exists():
+    FRONTEND_MISSING.append(f"the CMSIS-DSP sources ({cmsis_dsp.cache_dir()})")
+needs_frontend_toolchain = pytest.mark.skipif(
+    bool(FRONTEND_MISSING),
+    reason=f"{' and '.join(FRONTEND_MISSING)} missing (bash scripts/setup.sh installs the Arm toolchain and QEMU "
+           "and fetches CMSIS-DSP)",
 )
 
 #: TensorFlow Lite Micro's micro_speech model: a model this project did not train.

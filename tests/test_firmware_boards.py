@@ -23,21 +23,15 @@ from conftest import assert_bit_exact, shared_data
 from signals import named_signals
 
 from dsp import MfccConfig, mfcc_q15
-from firmware_helpers import litert_reference
+from firmware_helpers import FRONTEND_MISSING, litert_reference, needs_frontend_toolchain
 from kws.firmware import build as fw
 from kws.firmware import cmsis_dsp
 from kws.model_file import load_model
 
 QEMU_BOARDS = ["qemu-mps2-an500", "qemu-mps3-an547"]
 
-_MISSING = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
-if not (cmsis_dsp.cache_dir() / cmsis_dsp.SDIST_NAME).exists():
-    _MISSING.append(f"the CMSIS-DSP sources ({cmsis_dsp.cache_dir()})")
-needs_toolchain = pytest.mark.skipif(
-    bool(_MISSING),
-    reason=f"{' and '.join(_MISSING)} missing (bash scripts/setup.sh installs the Arm toolchain and QEMU "
-           "and fetches CMSIS-DSP)",
-)
+_MISSING = FRONTEND_MISSING
+needs_toolchain = needs_frontend_toolchain
 
 
 @functools.lru_cache(maxsize=None)

@@ -23,19 +23,13 @@ from signals import named_signals
 
 from dsp import MfccConfig, mfcc_q15
 from dsp.tables import q15_tables
+from firmware_helpers import FRONTEND_MISSING, needs_frontend_toolchain
 from kws.errors import KwsError
 from kws.firmware import cmsis_dsp
 from kws.firmware.tables import generate_tables
 
-_MISSING = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
-# Tests never download: scripts/setup.sh fetches the CMSIS-DSP sdist into the cache beforehand.
-if not (cmsis_dsp.cache_dir() / cmsis_dsp.SDIST_NAME).exists():
-    _MISSING.append(f"the CMSIS-DSP sources ({cmsis_dsp.cache_dir()})")
-needs_toolchain = pytest.mark.skipif(
-    bool(_MISSING),
-    reason=f"{' and '.join(_MISSING)} missing (bash scripts/setup.sh installs the Arm toolchain and QEMU "
-           "and fetches CMSIS-DSP)",
-)
+_MISSING = FRONTEND_MISSING
+needs_toolchain = needs_frontend_toolchain
 
 DEFAULT = MfccConfig()
 # Beyond the default: a 1024-point FFT (radix-4-by-2), a small radix-4 one with another

@@ -216,6 +216,16 @@ int kws_depthwise_conv_s8(const kws_conv_params *p, const int8_t *input, const i
     return KWS_OK;
 }
 
+/* The input rows (or columns) [*start, *end) under output position `o` of a pooling window:
+ * the window clipped to the input, so padding never counts (as in the reference kernels). */
+static void pool_window(int32_t o, int32_t stride, int32_t pad, int32_t filter, int32_t size, int32_t *start,
+                        int32_t *end)
+{
+    const int32_t first = o * stride - pad;
+    *start = first < 0 ? 0 : first;
+    *end = first + filter < size ? first + filter : size;
+}
+
 int kws_avg_pool_s8(const kws_pool_params *p, const int8_t *input, int8_t *output)
 {
     int32_t b, oy, ox, c, y, x;
@@ -223,13 +233,10 @@ int kws_avg_pool_s8(const kws_pool_params *p, const int8_t *input, int8_t *outpu
     if (input == NULL || output == NULL) return KWS_ERROR_ARGUMENT;
     for (b = 0; b < out.n; ++b) {
         for (oy = 0; oy < out.h; ++oy) {
-            const int32_t y0 = oy * p->stride_h - p->pad_h;
-            const int32_t ys = y0 < 0 ? 0 : y0;
-            const int32_t ye = y0 + p->filter_h < in.h ? y0 + p->filter_h : in.h;
+            int32_t ys, ye, xs, xe;
+            pool_window(oy, p->stride_h, p->pad_h, p->filter_h, in.h, &ys, &ye);
             for (ox = 0; ox < out.w; ++ox) {
-                const int32_t x0 = ox * p->stride_w - p->pad_w;
-                const int32_t xs = x0 < 0 ? 0 : x0;
-                const int32_t xe = x0 + p->filter_w < in.w ? x0 + p->filter_w : in.w;
+                pool_window(ox, p->stride_w, p->pad_w, p->filter_w, in.w, &xs, &xe);
                 const int32_t count = (ye - ys) * (xe - xs);
                 if (count <= 0) return KWS_ERROR_ARGUMENT; /* the reference kernel fails here too */
                 for (c = 0; c < in.c; ++c) {
@@ -254,13 +261,10 @@ int kws_max_pool_s8(const kws_pool_params *p, const int8_t *input, int8_t *outpu
     if (input == NULL || output == NULL) return KWS_ERROR_ARGUMENT;
     for (b = 0; b < out.n; ++b) {
         for (oy = 0; oy < out.h; ++oy) {
-            const int32_t y0 = oy * p->stride_h - p->pad_h;
-            const int32_t ys = y0 < 0 ? 0 : y0;
-            const int32_t ye = y0 + p->filter_h < in.h ? y0 + p->filter_h : in.h;
+            int32_t ys, ye, xs, xe;
+            pool_window(oy, p->stride_h, p->pad_h, p->filter_h, in.h, &ys, &ye);
             for (ox = 0; ox < out.w; ++ox) {
-                const int32_t x0 = ox * p->stride_w - p->pad_w;
-                const int32_t xs = x0 < 0 ? 0 : x0;
-                const int32_t xe = x0 + p->filter_w < in.w ? x0 + p->filter_w : in.w;
+                pool_window(ox, p->stride_w, p->pad_w, p->filter_w, in.w, &xs, &xe);
                 for (c = 0; c < in.c; ++c) {
                     /* An empty window gives -128 before the clamp, as the reference kernel does. */
                     int32_t max = -128;

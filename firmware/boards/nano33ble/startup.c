@@ -13,11 +13,10 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "board_startup.h"
 
 /* From the linker script. */
 extern uint32_t __stack_top;
-extern uint32_t __data_start__, __data_end__, __data_load__;
-extern uint32_t __bss_start__, __bss_end__;
 extern uint32_t __vectors_start__;
 
 /* From newlib. */
@@ -33,8 +32,6 @@ void _init(void) {}
 void _fini(void) {}
 
 #define SCB_VTOR (*(volatile uint32_t *)0xE000ED08u)
-#define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
-#define CPACR_CP10_CP11_FULL (0xFu << 20)
 
 /* NVIC: the nRF52840 has 48 interrupt lines, so two words of each register. */
 #define NVIC_ICER(n) (*(volatile uint32_t *)(0xE000E180u + 4u * (n)))
@@ -50,8 +47,6 @@ void board_start(void) __attribute__((noreturn));
 
 void board_start(void)
 {
-    uint32_t *source;
-    uint32_t *destination;
 
     /* The bootloader may leave its interrupts enabled (Arduino's core notes RTC1) and VTOR at
        its own table: take over both before anything can fire. */
@@ -62,17 +57,9 @@ void board_start(void)
     NVIC_ICPR(1) = 0xFFFFFFFFu;
     SCB_VTOR = (uint32_t)&__vectors_start__;
 
-    /* The code is built with -mfloat-abi=hard: the FPU must be on before any C library call. */
-    SCB_CPACR |= CPACR_CP10_CP11_FULL;
-    __asm__ volatile("dsb\n\tisb" ::: "memory");
+    board_enable_fpu();
 
-    source = &__data_load__;
-    for (destination = &__data_start__; destination < &__data_end__;) {
-        *destination++ = *source++;
-    }
-    for (destination = &__bss_start__; destination < &__bss_end__;) {
-        *destination++ = 0u;
-    }
+    board_init_static_memory();
 
     __libc_init_array();
     board_init();

@@ -15,12 +15,11 @@
 #include <stdlib.h>
 
 #include "board.h"
+#include "board_startup.h"
 #include "board_config.h"
 
 /* From the linker script. */
 extern uint32_t __stack_top;
-extern uint32_t __data_start__, __data_end__, __data_load__;
-extern uint32_t __bss_start__, __bss_end__;
 
 /* From newlib / librdimon. */
 extern void initialise_monitor_handles(void);
@@ -35,8 +34,6 @@ void Default_Handler(void);
 void _init(void) {}
 void _fini(void) {}
 
-#define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
-#define CPACR_CP10_CP11_FULL (0xFu << 20)
 
 #define MAX_ARGS 8
 static char command_line[256];
@@ -46,23 +43,13 @@ void board_start(void) __attribute__((noreturn));
 
 void board_start(void)
 {
-    uint32_t *source;
-    uint32_t *destination;
     int argc;
 
-    /* The code is built with -mfloat-abi=hard: the FPU must be on before any C library call.
-       (On the M55 MVE shares the FPU's coprocessor interface, CP10/CP11, and the core runs
-       Secure, so CPACR alone enables both. The M7's caches stay off: QEMU does not model them.) */
-    SCB_CPACR |= CPACR_CP10_CP11_FULL;
-    __asm__ volatile("dsb\n\tisb" ::: "memory");
+    /* On the M55 MVE shares the FPU's coprocessor interface (CP10/CP11) and the core runs
+       Secure, so CPACR alone enables both. The M7's caches stay off: QEMU does not model them. */
+    board_enable_fpu();
 
-    source = &__data_load__;
-    for (destination = &__data_start__; destination < &__data_end__;) {
-        *destination++ = *source++;
-    }
-    for (destination = &__bss_start__; destination < &__bss_end__;) {
-        *destination++ = 0u;
-    }
+    board_init_static_memory();
 
     initialise_monitor_handles();
     __libc_init_array();
