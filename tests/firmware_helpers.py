@@ -7,6 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
+from conftest import shared_data
+
+from dsp import mfcc_q15
 
 from kws.firmware import cmsis_dsp, int8_host
 
@@ -55,3 +59,24 @@ def random_inputs(shape, n: int, seed: int) -> np.ndarray:
     inputs = [rng.integers(-128, 128, shape).astype(np.int8) for _ in range(n)]
     inputs += [np.full(shape, v, np.int8) for v in (-128, 0, 127)]
     return np.stack(inputs)
+
+
+def real_speech(count: int) -> np.ndarray:
+    """``count`` Speech Commands clips from across the folders, back to back, int16 (the ones the
+    pipeline tests use: they make detections); skips where the shared data is absent."""
+    root = shared_data("speech_commands_v2_test_dev")
+    files = sorted(root.glob("[a-z]*/*.wav"))[:: 2000 // count][:count]
+    return np.concatenate([sf.read(f, dtype="int16")[0] for f in files])
+
+
+def real_windows(model, input_shape, count: int) -> np.ndarray:
+    """The int8 model inputs of the first clip of each of the first ``count`` word folders (one
+    second, zero-padded), shaped ``input_shape`` each; skips where the shared data is absent."""
+    root = shared_data("speech_commands_v2_test_dev")
+    words = sorted(p for p in root.iterdir() if p.is_dir() and p.name != "_background_noise_")
+    windows = []
+    for word_dir in words[:count]:
+        samples, _ = sf.read(sorted(word_dir.glob("*.wav"))[0], dtype="int16")
+        samples = np.pad(samples, (0, max(0, 16000 - len(samples))))[:16000]
+        windows.append(model.input_rule.apply(mfcc_q15(samples, config=model.mfcc)).reshape(input_shape))
+    return np.stack(windows).astype(np.int8)

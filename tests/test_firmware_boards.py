@@ -23,7 +23,7 @@ from conftest import assert_bit_exact, shared_data
 from signals import named_signals
 
 from dsp import MfccConfig, mfcc_q15
-from firmware_helpers import FRONTEND_MISSING, litert_reference, needs_frontend_toolchain
+from firmware_helpers import FRONTEND_MISSING, litert_reference, needs_frontend_toolchain, real_speech
 from kws.firmware import build as fw
 from kws.firmware import cmsis_dsp
 from kws.model_file import load_model
@@ -183,11 +183,6 @@ def test_instruction_counts_are_deterministic(mfcc_build):
 # --- QEMU boards: the whole always-on image (kws firmware build/run) ------------------------------
 
 
-def _speech_clips(count: int) -> np.ndarray:
-    root = shared_data("speech_commands_v2_test_dev")
-    files = sorted(root.glob("[a-z]*/*.wav"))[:: 2000 // count][:count]
-    return np.concatenate([sf.read(f, dtype="int16")[0] for f in files])
-
 
 @pytest.fixture(scope="module")
 def reference_image(model, tmp_path_factory):
@@ -197,7 +192,7 @@ def reference_image(model, tmp_path_factory):
     from kws.firmware.image import build_image
     from kws.firmware.run import run_image
 
-    audio = _speech_clips(12)  # the clips tests/test_firmware_pipeline.py uses: they make detections
+    audio = real_speech(12)  # the clips tests/test_firmware_pipeline.py uses: they make detections
     build = build_image(model, tmp_path_factory.mktemp("image-an386"), board="qemu-mps2-an386")
     events, summary = run_image(build, model, audio)
     return audio, events, summary

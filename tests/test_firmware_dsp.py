@@ -30,12 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
-from conftest import assert_bit_exact, shared_data
+from conftest import assert_bit_exact
 
-from dsp import mfcc_q15
 from firmware_helpers import (DEFAULT_MACS, MICRO_SPEECH, TOOLCHAIN_MISSING, litert_reference, needs_toolchain,
-                              random_inputs)
+                              random_inputs, real_windows)
 from kws.errors import KwsError
 from kws.firmware import int8_host
 from kws.firmware.generate import generate_model
@@ -142,17 +140,6 @@ def plain_build(model, tmp_path_factory):
     return build_infer(model.tflite, tmp_path_factory.mktemp("infer_plain"))
 
 
-def _real_windows(model, input_shape) -> np.ndarray:
-    root = shared_data("speech_commands_v2_test_dev")
-    words = sorted(p for p in root.iterdir() if p.is_dir() and p.name != "_background_noise_")
-    windows = []
-    for word_dir in words[:8]:
-        path = sorted(word_dir.glob("*.wav"))[0]
-        samples, _ = sf.read(path, dtype="int16")
-        samples = np.pad(samples, (0, max(0, 16000 - len(samples))))[:16000]
-        windows.append(model.input_rule.apply(mfcc_q15(samples, config=model.mfcc)).reshape(input_shape))
-    return np.stack(windows).astype(np.int8)
-
 
 @needs_toolchain
 def test_default_model_dsp_bit_exact(model, dsp_build, plain_build):
@@ -176,7 +163,7 @@ def test_default_model_dsp_bit_exact(model, dsp_build, plain_build):
 def test_default_model_dsp_real_mfcc_windows_bit_exact(model, dsp_build):
     from kws.firmware.infer import run_infer
 
-    inputs = _real_windows(model, dsp_build.model.input_shape)
+    inputs = real_windows(model, dsp_build.model.input_shape, 8)
     outputs, _ = run_infer(dsp_build, inputs)
     assert_bit_exact(outputs, litert_reference(model.tflite, inputs), "DS-CNN-S, DSP kernels, real MFCC windows")
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import soundfile as sf
-from conftest import assert_bit_exact, shared_data
+from conftest import assert_bit_exact
 
-from dsp import mfcc_q15
 from firmware_helpers import (DEFAULT_MACS, MICRO_SPEECH, TOOLCHAIN_MISSING, litert_reference, needs_toolchain,
-                              random_inputs)
+                              random_inputs, real_windows)
 from kws.errors import KwsError
 from kws.firmware.generate import generate_model
 from kws.model_file import load_model
@@ -87,16 +85,7 @@ def test_default_model_random_inputs_bit_exact(model, default_build):
 def test_default_model_real_mfcc_windows_bit_exact(model, default_build):
     from kws.firmware.infer import run_infer
 
-    root = shared_data("speech_commands_v2_test_dev")
-    words = sorted(p for p in root.iterdir() if p.is_dir() and p.name != "_background_noise_")
-    windows = []
-    for word_dir in words[:6]:
-        path = sorted(word_dir.glob("*.wav"))[0]
-        samples, _ = sf.read(path, dtype="int16")
-        samples = np.pad(samples, (0, max(0, 16000 - len(samples))))[:16000]
-        q8_7 = mfcc_q15(samples, config=model.mfcc)
-        windows.append(model.input_rule.apply(q8_7).reshape(default_build.model.input_shape))
-    inputs = np.stack(windows).astype(np.int8)
+    inputs = real_windows(model, default_build.model.input_shape, 6)
     outputs, _ = run_infer(default_build, inputs)
     assert_bit_exact(outputs, litert_reference(model.tflite, inputs), "default model, real MFCC windows")
 

@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import assert_one_error_line, shared_data
+from conftest import assert_one_error_line
 
-from firmware_helpers import TOOLCHAIN_MISSING, needs_toolchain
+from firmware_helpers import TOOLCHAIN_MISSING, needs_toolchain, real_speech
 from kws.cli import main
 from kws.detector import Detection, Detector, DetectorConfig, Inference
 from kws.firmware.stack import stack_usage
@@ -44,18 +44,13 @@ def image(request, tmp_path_factory):
     return model, build_image(model, tmp_path_factory.mktemp("image"), kernels=request.param)
 
 
-def _real_speech(count: int) -> np.ndarray:
-    root = shared_data("speech_commands_v2_test_dev")
-    files = sorted(root.glob("[a-z]*/*.wav"))[:: 2000 // count][:count]
-    return np.concatenate([sf.read(f, dtype="int16")[0] for f in files])
-
 
 @needs_toolchain
-def test_image_equals_reference_kernels_on_real_speech(image):
+def test_image_equals_reference_kernels_onreal_speech(image):
     from kws.firmware.run import run_image
 
     model, build = image
-    audio = _real_speech(12)
+    audio = real_speech(12)
     events, summary = run_image(build, model, audio)
     # The detector with LiteRT's BUILTIN_REF kernels themselves (not the fast path).
     reference = Detector(model, DetectorConfig(), classifier=Classifier(model)).process(audio)
@@ -92,7 +87,7 @@ def test_detector_settings_reach_the_firmware(tmp_path):
 
 @needs_toolchain
 def test_run_prints_what_detect_prints(tmp_path, capsys):
-    audio = _real_speech(6)
+    audio = real_speech(6)
     wav = tmp_path / "words.wav"
     sf.write(wav, audio, 16000)
     assert main(["detect", "--scores", str(wav)]) == 0
