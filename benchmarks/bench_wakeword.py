@@ -46,6 +46,21 @@ def readable_clips(folder: Path) -> tuple[list[Path], list[str]]:
     return good, bad
 
 
+def split_speakers(folder: Path, out: Path) -> tuple[Path, Path]:
+    """Two folders of links to LibriSpeech's files (<speaker>-<chapter>-<n>.flac): the speakers at
+    even positions in sorted order for training, the odd ones for the test."""
+    speakers = sorted({p.name.split("-")[0] for p in folder.glob("*.flac")}, key=int)
+    halves = (out / "train", out / "test")
+    for half in halves:
+        half.mkdir(parents=True, exist_ok=True)
+        for link in half.iterdir():
+            link.unlink()
+    for path in sorted(folder.glob("*.flac")):
+        half = halves[speakers.index(path.name.split("-")[0]) % 2]
+        (half / path.name).symlink_to(path.resolve())
+    return halves
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -54,22 +69,32 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--voices", type=int)
     parser.add_argument("--backbone", type=Path, help="passed to kws wakeword train --backbone")
+    parser.add_argument("--distill", action="store_true", help="passed to kws wakeword train --distill")
+    parser.add_argument("--split-librispeech", action="store_true",
+                        help="train on half of LibriSpeech's speakers as negatives and test on the other half "
+                             "(the test stream gets shorter: one false accept weighs more per hour)")
     parser.add_argument("--no-real-negatives", action="store_true",
                         help="train without the Speech Commands negatives (synthetic negatives only)")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "wakeword")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--tag", default="", help="suffix of the result file names")
     parser.add_argument("--evaluate-only", action="store_true", help="reuse the trained models in --runs")
+    parser.add_argument("--models-tag", help="with --evaluate-only: the models of this --tag (default: --tag)")
     args = parser.parse_args()
     sc2 = args.data / "speech_commands_v2_test_dev"
     negatives = [str(p) for p in sorted(sc2.iterdir()) if p.is_dir() and p.name not in ("_background_noise_", "_silence_")]
     negatives.append(str(args.data / "speech_commands_v1_unknown_dev"))
-    test_negatives = [str(args.data / "librispeech_test_other"), str(sc2 / "_background_noise_")]
+    librispeech = args.data / "librispeech_test_other"
+    if args.split_librispeech:
+        train_half, test_half = split_speakers(librispeech, args.runs / "librispeech_split")
+        negatives.append(str(train_half))
+        librispeech = test_half
+    test_negatives = [str(librispeech), str(sc2 / "_background_noise_")]
     results_path = args.results / f"wakeword{args.tag}.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for word in args.words:
         slug = FOLDERS.get(word, word.replace(" ", "_"))
-        out = args.runs / (slug + args.tag)
+        out = args.runs / (slug + (args.models_tag if args.evaluate_only and args.models_tag is not None else args.tag))
         argv = ["wakeword", "train", word, "--out", str(out), "--no-progress"]
         if not args.no_real_negatives:
             for folder in negatives:
@@ -82,6 +107,8 @@ def main() -> None:
             argv += ["--voices", str(args.voices)]
         if args.backbone:
             argv += ["--backbone", str(args.backbone)]
+        if args.distill:
+            argv.append("--distill")
         started = time.time()
         if args.evaluate_only:
             train_seconds = json.loads((out / "report.json").read_text())["timings"]["total_seconds"]
@@ -112,6 +139,9 @@ def main() -> None:
         results[word] = {
             "recipe": "quick" if args.quick else "default",
             "backbone": str(args.backbone) if args.backbone else None,
+            "distilled": args.distill,
+            "librispeech": "half the speakers in training, the other half in the test" if args.split_librispeech
+                           else "test only",
             "real_negatives_in_training": not args.no_real_negatives,
             "train_seconds": round(train_seconds, 1),
             "real_clips": at_model["keywords"],

@@ -438,3 +438,38 @@ def test_backbone_starts_the_student_from_a_real_speech_run(tmp_path):
             else:
                 np.testing.assert_array_equal(mine, theirs)
     assert main(["wakeword", "train", "hey nova", "--out", str(tmp_path / "w"), "--backbone", str(tmp_path)]) == 2
+
+
+def test_distill_trains_the_teacher_then_the_student_on_the_same_windows(monkeypatch):
+    """--distill: the teacher is fitted first, every epoch on fresh windows; the student, through
+    the Distiller with that teacher, then sees exactly those inputs in the same order."""
+    pytest.importorskip("tensorflow")
+    import kws.wakeword.train as recipe
+    from kws.model.distill import Distiller
+    from kws.model.dscnn import TEACHER
+    from kws.wakeword.dataset import WindowConfig
+
+    seen: list[tuple[str, object, list[np.ndarray]]] = []
+    real_fit = recipe._fit_epochs
+
+    def spy(model, epochs, **kwargs):
+        epochs = list(epochs)
+        seen.append((kwargs["desc"], model, [inputs.copy() for inputs, _ in epochs]))
+        return real_fit(model, iter(epochs), **kwargs)
+
+    monkeypatch.setattr(recipe, "_fit_epochs", spy)
+    config = recipe.WakewordConfig(wake_word="hey nova", epochs=2, distill=True,
+                                   window=WindowConfig(positive_repeats=2, unknown_ratio=2.0, silence_ratio=0.5))
+    student, rule, _, history = recipe.fit_model(config, _material(), progress=False, log=print)
+    (teacher_desc, teacher, teacher_inputs), (student_desc, distiller, student_inputs) = seen
+    assert (teacher_desc, student_desc) == ("teacher", "student (distilled)")
+    assert teacher.count_params() > 5 * student.count_params()
+    assert teacher.get_layer(f"pw_{TEACHER.blocks}").filters == TEACHER.channels
+    assert isinstance(distiller, Distiller) and distiller.teacher is teacher and distiller.student is student
+    assert distiller.alpha == config.alpha and distiller.temperature == config.temperature
+    assert len(teacher_inputs) == len(student_inputs) == 2
+    for a, b in zip(teacher_inputs, student_inputs):
+        assert a.dtype == np.int8
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(teacher_inputs[0], teacher_inputs[1]), "each epoch draws fresh windows"
+    assert [row["epoch"] for row in history] == [1, 2] and all("teacher" in row for row in history)

@@ -8,7 +8,9 @@
 2. **Training**: the DS-CNN student (:data:`kws.model.dscnn.STUDENT`) on 3 labels
    (``_silence_``, ``_unknown_``, the wake word), every epoch a fresh seeded set of augmented
    1-second windows (:func:`.dataset.epoch_windows`) through the q15 MFCC and the integer input
-   rule, exactly as :mod:`kws.training` does for the 12-class models.
+   rule, exactly as :mod:`kws.training` does for the 12-class models. With ``distill`` the
+   teacher (:data:`kws.model.dscnn.TEACHER`) is trained first, and the student then learns from
+   its soft targets on the very same windows (kept in memory as int8, ~2 MB an epoch).
 3. **Export**: int8 through :mod:`kws.model.export` (batch 1, firmware op set), as ``kws export``.
 4. **Calibration** (:mod:`.calibrate`): the threshold for the target false accepts per hour,
    recorded in the model's JSON (``detector.threshold``), which ``kws detect`` and ``kws listen``
@@ -65,6 +67,11 @@ class WakewordConfig:
     #: A `kws train` run on real speech whose layers (all but the logits) start the student,
     #: with that run's input rule: features learnt from real voices, fine-tuned on TTS. "" = none.
     backbone: str = ""
+    #: Train the larger DS-CNN teacher first on the same windows, then the student on its soft
+    #: targets plus the hard labels (:class:`kws.model.distill.Distiller`).
+    distill: bool = False
+    temperature: float = 4.0
+    alpha: float = 0.3  # weight of the hard-label loss when distilling
     window: WindowConfig = field(default_factory=WindowConfig)
     room: RoomConfig = field(default_factory=RoomConfig)
     mfcc: MfccConfig = field(default_factory=MfccConfig)
@@ -221,51 +228,100 @@ def _load_backbone(model, run_dir: Path, config: WakewordConfig):
     return rule
 
 
-def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log: Callable[[str], None]):
-    """Train the student; returns (Keras model, input rule, int8 calibration inputs, history)."""
+def _compile(model, config: WakewordConfig, steps: int) -> None:
     import keras
 
-    from ..data.augment import AugmentConfig, mask_features
-    from ..input_rule import InputRule
-    from ..model.dscnn import STUDENT, build_dscnn
-    from ..stream_eval import _bar
-    from ..training import mfcc_q15_clips
-
-    keras.utils.set_random_seed(config.seed)
-    windows, labels = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=0)
-    features = mfcc_q15_clips(windows, config.mfcc)
-    shape = (config.mfcc.n_frames(config.window.clip_samples), config.mfcc.n_mfcc)
-    model = build_dscnn(shape, 3, STUDENT)
-    if config.backbone:
-        rule = _load_backbone(model, Path(config.backbone), config)
-    else:
-        rule = InputRule.fit(features)
-    pick = np.linspace(0, len(features) - 1, min(300, len(features))).astype(int)
-    calibration_inputs = rule.model_input(features[pick])
-    steps = -(-len(windows) // config.batch_size) * config.epochs
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=max(1, steps),
                                                       alpha=config.final_learning_rate / config.learning_rate)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    masks = AugmentConfig()
+
+
+def _fit_epochs(model, epochs, *, config: WakewordConfig, input_scale: float, desc: str, progress: bool,
+                log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Fit ``model`` one epoch per item of ``epochs``: (int8 inputs, labels) pairs."""
+    from ..stream_eval import _bar
+
     history = []
-    bar = _bar(progress, iterable=range(config.epochs), desc="training", unit="epoch")
+    bar = _bar(progress, iterable=range(config.epochs), desc=desc, unit="epoch")
+    batches = iter(epochs)
     for epoch in bar:
         started = time.time()
-        if epoch:
-            windows, labels = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=epoch)
-            features = mfcc_q15_clips(windows, config.mfcc)
-        inputs = mask_features(rule.model_input(features), np.random.default_rng([config.seed, epoch, 3]), masks)
-        result = model.fit(inputs[..., None], labels, batch_size=config.batch_size, epochs=1, verbose=0, shuffle=True)
+        inputs, labels = next(batches)
+        result = model.fit(inputs[..., None].astype(np.float32) * np.float32(input_scale), labels, batch_size=config.batch_size, epochs=1,
+                           verbose=0, shuffle=True)
         row = {"epoch": epoch + 1, "windows": int(len(labels)), "loss": float(result.history["loss"][-1]),
                "accuracy": float(result.history["accuracy"][-1]), "seconds": round(time.time() - started, 1)}
         history.append(row)
         if hasattr(bar, "set_postfix_str"):
             bar.set_postfix_str(f"loss {row['loss']:.3f} acc {row['accuracy']:.3f}")
         elif progress:
-            log(f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.3f} acc {row['accuracy']:.3f} "
+            log(f"{desc} epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.3f} acc {row['accuracy']:.3f} "
                 f"({row['seconds']:.0f} s, {row['windows']} windows)")
-    return model, rule, calibration_inputs, history
+    return history
+
+
+def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log: Callable[[str], None]):
+    """Train the student (distilled from a teacher with ``config.distill``).
+
+    Returns (Keras student, input rule, int8 calibration inputs, history); history rows are
+    the student's epochs, with the teacher's under ``"teacher"`` when there is one.
+    """
+    import keras
+
+    from ..data.augment import AugmentConfig, mask_features
+    from ..input_rule import InputRule
+    from ..model.distill import Distiller
+    from ..model.dscnn import STUDENT, TEACHER, build_dscnn
+    from ..training import mfcc_q15_clips
+
+    keras.utils.set_random_seed(config.seed)
+    shape = (config.mfcc.n_frames(config.window.clip_samples), config.mfcc.n_mfcc)
+    student = build_dscnn(shape, 3, STUDENT)
+    first = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=0)
+    first_features = mfcc_q15_clips(first[0], config.mfcc)
+    rule = _load_backbone(student, Path(config.backbone), config) if config.backbone else InputRule.fit(first_features)
+    pick = np.linspace(0, len(first_features) - 1, min(300, len(first_features))).astype(int)
+    calibration_inputs = rule.model_input(first_features[pick])
+    masks = AugmentConfig()
+
+    def fresh_epochs():
+        """Each epoch's int8 inputs (SpecAugment-masked) and labels, drawn from the seed."""
+        for epoch in range(config.epochs):
+            if epoch:
+                windows, labels = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=epoch)
+                features = mfcc_q15_clips(windows, config.mfcc)
+            else:
+                labels, features = first[1], first_features
+            # Masking the int8 values with fill 0 equals masking the float inputs (zero point 0).
+            yield mask_features(rule.apply(features), np.random.default_rng([config.seed, epoch, 3]), masks), labels
+
+    steps = -(-len(first[1]) // config.batch_size) * config.epochs
+    if not config.distill:
+        _compile(student, config, steps)
+        history = _fit_epochs(student, fresh_epochs(), config=config, desc="training", input_scale=rule.input_scale, progress=progress, log=log)
+        return student, rule, calibration_inputs, history
+
+    # The teacher sees each epoch's windows first; they are kept so that the student later
+    # learns on exactly the same inputs, and the audio work (most of an epoch) is done once.
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def keeping():
+        for item in fresh_epochs():
+            kept.append(item)
+            yield item
+
+    teacher = build_dscnn(shape, 3, TEACHER)
+    _compile(teacher, config, steps)
+    teacher_history = _fit_epochs(teacher, keeping(), config=config, desc="teacher", input_scale=rule.input_scale,
+                                   progress=progress, log=log)
+    distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha)
+    _compile(distiller, config, steps)
+    history = _fit_epochs(distiller, iter(kept), config=config, desc="student (distilled)",
+                           input_scale=rule.input_scale, progress=progress, log=log)
+    for row, teacher_row in zip(history, teacher_history):
+        row["teacher"] = teacher_row
+    return student, rule, calibration_inputs, history
 
 
 def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None = None, progress: bool = True,
@@ -295,7 +351,8 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
     phase = time.time()
     model, rule, calibration_inputs, history = fit_model(config, material, progress=progress, log=log)
     timings["training_seconds"] = round(time.time() - phase, 1)
-    log(f"trained {config.epochs} epochs, last loss {history[-1]['loss']:.3f} ({timings['training_seconds']:.0f} s)")
+    log(f"trained {config.epochs} epochs{' (teacher, then distilled student)' if config.distill else ''}, "
+        f"last loss {history[-1]['loss']:.3f} ({timings['training_seconds']:.0f} s)")
 
     phase = time.time()
     labels = [SILENCE, UNKNOWN, word]
@@ -315,6 +372,7 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
         "training": {"recipe": "kws wakeword train", "config": config.to_dict(),
                      "calibration": {"clips": len(calibration_inputs),
                                      "sha256": hashlib.sha256(calibration_inputs.tobytes()).hexdigest()},
+                     "distilled_from": "ds-cnn-teacher, trained on the same windows" if config.distill else None,
                      "data": "synthetic speech (espeak-ng, flite, festival)" + (", user recordings" if config.recordings else "")
                              + (", user negatives" if config.negatives else "")},
     }
