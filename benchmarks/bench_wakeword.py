@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--voices", type=int)
     parser.add_argument("--backbone", type=Path, help="passed to kws wakeword train --backbone")
     parser.add_argument("--distill", action="store_true", help="passed to kws wakeword train --distill")
+    parser.add_argument("--mine-every", type=int, help="passed to kws wakeword train --mine-every")
     parser.add_argument("--split-librispeech", action="store_true",
                         help="train on half of LibriSpeech's speakers as negatives and test on the other half "
                              "(the test stream gets shorter: one false accept weighs more per hour)")
@@ -109,6 +110,8 @@ def main() -> None:
             argv += ["--backbone", str(args.backbone)]
         if args.distill:
             argv.append("--distill")
+        if args.mine_every is not None:
+            argv += ["--mine-every", str(args.mine_every)]
         started = time.time()
         if args.evaluate_only:
             train_seconds = json.loads((out / "report.json").read_text())["timings"]["total_seconds"]
@@ -140,6 +143,7 @@ def main() -> None:
             "recipe": "quick" if args.quick else "default",
             "backbone": str(args.backbone) if args.backbone else None,
             "distilled": args.distill,
+            "mine_every": json.loads((out / "config.json").read_text()).get("mine_every", 0),
             "librispeech": "half the speakers in training, the other half in the test" if args.split_librispeech
                            else "test only",
             "real_negatives_in_training": not args.no_real_negatives,

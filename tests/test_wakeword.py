@@ -354,6 +354,7 @@ def test_firmware_takes_the_wake_word_model(quick_model, tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["wakeword", "train", "123", "--out", "{tmp}/x"], "has no letters"),
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--target-fa-per-hour", "0"], "target-fa-per-hour"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--mine-every", "-1"], "--mine-every"),
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--negatives", "{tmp}/missing"], "no such file"),
     (["wakeword", "train", "hey nova"], "--out"),
     (["record", "hey nova", "--out", "{tmp}/r", "--count", "0"], "--count"),
@@ -473,3 +474,64 @@ def test_distill_trains_the_teacher_then_the_student_on_the_same_windows(monkeyp
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(teacher_inputs[0], teacher_inputs[1]), "each epoch draws fresh windows"
     assert [row["epoch"] for row in history] == [1, 2] and all("teacher" in row for row in history)
+
+
+# --- hard-negative mining -------------------------------------------------------------------------
+
+
+def test_mining_returns_the_windows_that_score_highest_as_audio_cuts():
+    """The scorer likes windows near the one at frame 100: that window comes back first, as the
+    exact audio under it; each cut's own MFCC is the window that was scored; overlapping cuts
+    count once; nothing below min_score or beyond the limit comes back."""
+    from dsp import MfccConfig, mfcc_q15
+    from kws.wakeword.mining import mine_hard_negatives, stream_features
+
+    config = MfccConfig()
+    n_frames = config.n_frames(16000)
+    rng = np.random.default_rng(0)
+    stream = (rng.standard_normal(16000 * 6) * 3000).astype(np.int16)
+    features = stream_features([stream], mfcc=config)
+    np.testing.assert_array_equal(features[0], mfcc_q15(stream, config=config))
+    reference = features[0][100 : 100 + n_frames].astype(np.float64)
+    scored: dict[bytes, float] = {}
+
+    def score(windows: np.ndarray) -> np.ndarray:
+        distance = np.abs(windows.astype(np.float64) - reference).mean(axis=(1, 2))
+        values = np.exp(-distance / 200.0)
+        scored.update((w.tobytes(), float(v)) for w, v in zip(windows, values))
+        return values
+
+    cuts = mine_hard_negatives(score, [stream], features, mfcc=config, clip_samples=16000, hop_frames=1,
+                               min_score=0.3, limit=3, batch=64)
+    assert len(scored) == len(features[0]) - n_frames + 1, "every hop-1 window was scored"
+    assert 2 <= len(cuts) <= 3 and all(c.shape == (16000,) and c.dtype == np.int16 for c in cuts)
+    np.testing.assert_array_equal(cuts[0], stream[100 * config.hop_length : 100 * config.hop_length + 16000])
+    values = []
+    for cut in cuts:
+        value = scored[mfcc_q15(cut, config=config)[:n_frames].tobytes()]
+        assert value >= 0.3
+        values.append(value)
+    assert values == sorted(values, reverse=True) and values[0] == 1.0
+    windows = np.lib.stride_tricks.sliding_window_view(stream, 16000)[:: config.hop_length]
+    starts = [int(np.flatnonzero((windows == c).all(axis=1))[0]) for c in cuts]
+    assert all(abs(a - b) >= n_frames // 2 for i, a in enumerate(starts) for b in starts[i + 1:]), starts
+    assert mine_hard_negatives(score, [stream], features, mfcc=config, clip_samples=16000, hop_frames=1,
+                               min_score=1.01, limit=3) == []
+
+
+def test_epoch_windows_draw_a_share_of_speech_from_hard_negatives():
+    from kws.wakeword.dataset import LABEL_UNKNOWN, WindowConfig, epoch_windows
+    from kws.wakeword.room import RoomConfig
+
+    material = _material()
+    marker = np.full(16000, 12345, dtype=np.int16)
+    material.hard_negatives = [marker]
+    config = WindowConfig(positive_repeats=2, unknown_ratio=2.0, silence_ratio=0.5, hard_negative_share=0.5,
+                          speech_background_probability=0.0, speed_probability=0.0)
+    no_room = RoomConfig(reverb_probability=0.0, noise_probability=0.0, band_limit_probability=0.0,
+                         gain_db=(0.0, 0.0))
+    windows, labels = epoch_windows(material, config, no_room, seed=0, epoch=0)
+    is_marker = (windows == 12345).all(axis=1)
+    n_speech = 20 - round(0.35 * 20) - round(0.15 * 20)
+    assert int(is_marker.sum()) == round(0.5 * n_speech)
+    assert (labels[is_marker] == LABEL_UNKNOWN).all()

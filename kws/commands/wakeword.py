@@ -58,6 +58,9 @@ def register(subparsers) -> None:
     train.add_argument("--distill", action="store_true",
                        help="train the larger DS-CNN teacher first and distil the student from it on the same "
                             "windows (about 1.5x the training time)")
+    train.add_argument("--mine-every", type=int, default=5, metavar="N",
+                       help="every N epochs, add the stretches of other speech the model takes for the wake word "
+                            "to its negatives (hard-negative mining; 0 = off; default 5)")
     train.add_argument("--seed", type=int, default=0, help="seed of voices, data and training (default 0)")
     train.add_argument("--cache", type=Path, metavar="DIR",
                        help="cache of synthesised clips (default datasets/cache/tts)")
@@ -79,6 +82,8 @@ def run_train(args: argparse.Namespace) -> int:
     for name, value in (("--voices", args.voices), ("--epochs", args.epochs)):
         if value is not None and value < 1:
             raise KwsError(f"{name} must be at least 1, not {value}")
+    if args.mine_every < 0:
+        raise KwsError(f"--mine-every must be 0 (off) or more, not {args.mine_every}")
     for folder in [*args.negatives, *args.noise, *([args.recordings] if args.recordings else [])]:
         if not Path(folder).exists():
             raise KwsError(f"no such file or folder: {folder}")
@@ -94,7 +99,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = WakewordConfig(wake_word=args.text, negatives=tuple(args.negatives), noise=tuple(args.noise),
                             recordings=args.recordings or "", target_fa_per_hour=args.target_fa_per_hour,
                             seed=args.seed, backbone=str(args.backbone) if args.backbone else "",
-                            distill=args.distill)
+                            distill=args.distill, mine_every=args.mine_every)
     if args.quick:
         config = quick(config)
     if args.voices is not None:

@@ -8,7 +8,8 @@ turns it into one epoch of (n, clip_samples) int16 windows with labels 0 ``_sile
 * **wake word**: a whole positive clip, its end 0-``end_gap_s`` before the window's end (the
   detector looks at the newest second every 200 ms and smooths over three looks, so the word
   must score wherever it ends within the last ~0.6 s);
-* **unknown**: confusable clips placed the same way; random 1-second cuts of other speech;
+* **unknown**: confusable clips placed the same way; random 1-second cuts of other speech, a
+  share of them replaced by mined hard negatives (:mod:`.mining`) once there are any;
   *partial* positives (only the first 20-55 % of the wake word, running off the window's end,
   or only its last 20-50 %, at the window's start), so that half a wake word is not one;
 * **silence**: nothing but background.
@@ -35,6 +36,9 @@ class Material:
     speech: list[np.ndarray]  # int16 streams of other speech (any length)
     noise: list[np.ndarray]  # float noise recordings, unit-ish RMS, each >= one window
     notes: list[str] = field(default_factory=list)
+    #: (clip_samples,) int16 cuts of ``speech`` that the model took for the wake word
+    #: (:mod:`.mining`), filled in during training
+    hard_negatives: list[np.ndarray] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class WindowConfig:
     #: wake word into LibriSpeech.
     speech_background_probability: float = 0.35
     speech_snr_db: tuple[float, float] = (5.0, 25.0)
+    #: Share of the other-speech windows taken from the mined hard negatives, once there are any.
+    hard_negative_share: float = 0.3
 
 
 def trim_clip(samples: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
@@ -160,9 +166,12 @@ def epoch_windows(material: Material, config: WindowConfig, room: RoomConfig, *,
             window = np.zeros(length, dtype=np.int16)
             window[: min(length, len(tail))] = tail[:length]
             windows.append(window)
+    n_hard = int(round(config.hard_negative_share * n_speech)) if material.hard_negatives else 0
     if material.speech:
-        for _ in range(n_speech):
+        for _ in range(n_speech - n_hard):
             windows.append(random_cut(material.speech, length, rng))
+        for i in rng.integers(len(material.hard_negatives), size=n_hard) if n_hard else ():
+            windows.append(material.hard_negatives[i].copy())
     else:  # no other speech at all: more confusables instead
         for _ in range(n_speech):
             clip = material.confusables[rng.integers(len(material.confusables))]

@@ -72,6 +72,13 @@ class WakewordConfig:
     distill: bool = False
     temperature: float = 4.0
     alpha: float = 0.3  # weight of the hard-label loss when distilling
+    #: Hard-negative mining (:mod:`.mining`): every ``mine_every`` epochs (0 = never) the
+    #: training speech is scored and up to ``mine_limit`` windows scoring at least
+    #: ``mine_min_score`` join the unknown windows (``window.hard_negative_share`` of the speech).
+    mine_every: int = 5
+    mine_min_score: float = 0.2
+    mine_limit: int = 1500
+    mine_hop_frames: int = 5
     window: WindowConfig = field(default_factory=WindowConfig)
     room: RoomConfig = field(default_factory=RoomConfig)
     mfcc: MfccConfig = field(default_factory=MfccConfig)
@@ -275,7 +282,10 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     from ..model.dscnn import STUDENT, TEACHER, build_dscnn
     from ..training import mfcc_q15_clips
 
+    from .mining import mine_hard_negatives, stream_features
+
     keras.utils.set_random_seed(config.seed)
+    material = replace(material, hard_negatives=[])  # the caller's material stays as it was
     shape = (config.mfcc.n_frames(config.window.clip_samples), config.mfcc.n_mfcc)
     student = build_dscnn(shape, 3, STUDENT)
     first = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=0)
@@ -284,10 +294,32 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     pick = np.linspace(0, len(first_features) - 1, min(300, len(first_features))).astype(int)
     calibration_inputs = rule.model_input(first_features[pick])
     masks = AugmentConfig()
+    mining = config.mine_every > 0 and bool(material.speech)
+    speech_features = stream_features(material.speech, mfcc=config.mfcc) if mining else []
+    mined: list[int] = []
 
-    def fresh_epochs():
-        """Each epoch's int8 inputs (SpecAugment-masked) and labels, drawn from the seed."""
+    def mine(model) -> None:
+        def wake_probability(windows: np.ndarray) -> np.ndarray:
+            logits = model.predict(rule.model_input(windows)[..., None], batch_size=512, verbose=0)
+            return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))[:, 2]
+
+        found = mine_hard_negatives(wake_probability, material.speech, speech_features, mfcc=config.mfcc,
+                                    clip_samples=config.window.clip_samples, hop_frames=config.mine_hop_frames,
+                                    min_score=config.mine_min_score, limit=config.mine_limit)
+        # The newest round first; older finds stay (up to twice the limit) so that windows the
+        # model has since learnt are not forgotten again.
+        material.hard_negatives = (found + material.hard_negatives)[: 2 * config.mine_limit]
+        mined.append(len(found))
+        if not progress:
+            log(f"hard negatives: {len(found)} windows of other speech score >= {config.mine_min_score:g} "
+                f"({len(material.hard_negatives)} in use)")
+
+    def fresh_epochs(model):
+        """Each epoch's int8 inputs (SpecAugment-masked) and labels, drawn from the seed, with
+        hard negatives mined by ``model`` (the one being trained) every ``mine_every`` epochs."""
         for epoch in range(config.epochs):
+            if mining and epoch and epoch % config.mine_every == 0:
+                mine(model)
             if epoch:
                 windows, labels = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=epoch)
                 features = mfcc_q15_clips(windows, config.mfcc)
@@ -299,19 +331,20 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     steps = -(-len(first[1]) // config.batch_size) * config.epochs
     if not config.distill:
         _compile(student, config, steps)
-        history = _fit_epochs(student, fresh_epochs(), config=config, desc="training", input_scale=rule.input_scale, progress=progress, log=log)
-        return student, rule, calibration_inputs, history
+        history = _fit_epochs(student, fresh_epochs(student), config=config, desc="training",
+                              input_scale=rule.input_scale, progress=progress, log=log)
+        return student, rule, calibration_inputs, _with_mining(history, mined, config.mine_every)
 
     # The teacher sees each epoch's windows first; they are kept so that the student later
     # learns on exactly the same inputs, and the audio work (most of an epoch) is done once.
     kept: list[tuple[np.ndarray, np.ndarray]] = []
 
     def keeping():
-        for item in fresh_epochs():
+        for item in fresh_epochs(teacher):
             kept.append(item)
             yield item
 
-    teacher = build_dscnn(shape, 3, TEACHER)
+    teacher = build_dscnn(shape, 3, TEACHER)  # mines the hard negatives for both
     _compile(teacher, config, steps)
     teacher_history = _fit_epochs(teacher, keeping(), config=config, desc="teacher", input_scale=rule.input_scale,
                                    progress=progress, log=log)
@@ -319,9 +352,17 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     _compile(distiller, config, steps)
     history = _fit_epochs(distiller, iter(kept), config=config, desc="student (distilled)",
                            input_scale=rule.input_scale, progress=progress, log=log)
-    for row, teacher_row in zip(history, teacher_history):
+    for row, teacher_row in zip(history, _with_mining(teacher_history, mined, config.mine_every)):
         row["teacher"] = teacher_row
-    return student, rule, calibration_inputs, history
+    return student, rule, calibration_inputs, _with_mining(history, mined, config.mine_every)
+
+
+def _with_mining(history: list[dict[str, Any]], mined: list[int], every: int) -> list[dict[str, Any]]:
+    """``history`` with ``hard_negatives_mined`` on the first epoch of each mining round."""
+    for round_, count in enumerate(mined, start=1):
+        if round_ * every < len(history):
+            history[round_ * every]["hard_negatives_mined"] = count
+    return history
 
 
 def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None = None, progress: bool = True,
