@@ -53,11 +53,10 @@ def split_speakers(folder: Path, out: Path) -> tuple[Path, Path]:
     halves = (out / "train", out / "test")
     for half in halves:
         half.mkdir(parents=True, exist_ok=True)
-        for link in half.iterdir():
-            link.unlink()
     for path in sorted(folder.glob("*.flac")):
-        half = halves[speakers.index(path.name.split("-")[0]) % 2]
-        (half / path.name).symlink_to(path.resolve())
+        link = halves[speakers.index(path.name.split("-")[0]) % 2] / path.name
+        if not link.is_symlink():  # runs beside each other share the folders: never remove a link
+            link.symlink_to(path.resolve())
     return halves
 
 

@@ -53,6 +53,7 @@ class TrainConfig:
     teacher: str = ""  # teacher run directories, comma-separated: distil from them (their mean logits)
     temperature: float = 4.0
     alpha: float = 0.3  # weight of the hard-label loss when distilling
+    mixup: float = 0.0  # Beta concentration of mixup on each batch (0 = off); see kws.model.distill
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     mfcc: MfccConfig = field(default_factory=MfccConfig)
 
@@ -412,7 +413,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
             config.learning_rate, decay_steps=max(1, steps_per_epoch * config.epochs),
             alpha=config.final_learning_rate / config.learning_rate)
         optimizer = keras.optimizers.Adam(schedule)
-        model = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha)
+        model = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha, mixup=config.mixup)
         model.compile(optimizer=optimizer)
         model.build((None, *input_shape))
         optimizer.build(student.trainable_variables)

@@ -59,6 +59,9 @@ def register(subparsers) -> None:
                          help="the teacher's run directory; several make an ensemble (their mean logits)")
     distill.add_argument("--temperature", type=float)
     distill.add_argument("--alpha", type=float, help="weight of the hard-label loss (0..1)")
+    distill.add_argument("--mixup", type=float, metavar="A",
+                         help="blend each batch with a shuffled copy, weight ~ Beta(A, A); teacher and student "
+                              "see the same blend (0 = off, the default)")
     distill.set_defaults(run=run, distill=True)
 
 
@@ -99,8 +102,11 @@ def build_config(args: argparse.Namespace):
         "learning_rate": args.learning_rate, "seed": args.seed, "validation_percent": args.validation_percent,
         "teacher": ",".join(str(t) for t in args.teacher) if args.teacher else None,
         "temperature": getattr(args, "temperature", None), "alpha": getattr(args, "alpha", None),
+        "mixup": getattr(args, "mixup", None),
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if config.mixup < 0:
+        raise KwsError(f"--mixup must be 0 (off) or positive, not {config.mixup:g}")
     if not config.data:
         config = replace(config, data=tuple(_default_data()))
     if args.quick:
