@@ -9,7 +9,6 @@ what it prints into the same events as :class:`kws.detector.Detector`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
