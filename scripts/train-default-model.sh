@@ -13,3 +13,5 @@ kws=.venv/bin/kws
   --run runs/default-teacher
 "$kws" distill kws/configs/default.toml "${data[@]}" --teacher runs/default-teacher --validation-percent 0 \
   --run runs/default-student --export kws/models/default/model.json
+# The student's float weights too: `kws wakeword train --backbone default` starts from them.
+cp runs/default-student/best.weights.npz kws/models/default/student.weights.npz

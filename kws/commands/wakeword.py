@@ -9,18 +9,24 @@ from ..errors import KwsError
 
 DESCRIPTION = """\
 Make a wake-word model from its text. The wake word is spoken by hundreds of synthetic voices
-(every English espeak-ng voice and variant at many rates and pitches, and flite's voices),
+(every English espeak-ng voice and variant at many rates and pitches, flite's and festival's
+voices, and where installed RHVoice, SVOX Pico and Piper's neural joe voice),
 against negatives that sound like it (its parts and phoneme neighbours, e.g. "hey" and "nova"
 for "hey nova"), other synthetic speech, noise, and the folders you give. Every training window
 goes through a simulated room: reverberation, background noise at an SNR, a cheap microphone's
 band-limit, gain. The model is the int8 DS-CNN-S with labels _silence_, _unknown_ and the wake
-word. Its threshold is then chosen on held-out voices and negatives for at most
+word; it starts from a model trained on real speech (--backbone) and, every few epochs, adds
+the stretches of other speech it mistakes for the wake word to its negatives (hard-negative
+mining). Its threshold is then chosen on held-out voices and negatives for at most
 --target-fa-per-hour false accepts per hour, with the streaming detector's integer rule, and
 recorded in the model: `kws detect` and `kws listen` use it unless given --threshold.
 
 OUT gets model.tflite + model.json, det.png (false rejects against false accepts per hour),
 report.json and report.txt (what was measured, and on how many hours), config.json.
 """
+
+#: What --backbone starts from unless told otherwise (see benchmarks/README.md, Wake words).
+DEFAULT_BACKBONE = "none"
 
 EPILOG = """\
 examples:
@@ -52,9 +58,10 @@ def register(subparsers) -> None:
                        help="false accepts per hour the threshold is chosen for (default 0.5)")
     train.add_argument("--voices", type=int, metavar="N", help="TTS voices saying the wake word (default 600)")
     train.add_argument("--epochs", type=int, metavar="N", help="training epochs (default 30)")
-    train.add_argument("--backbone", type=Path, metavar="RUN",
-                       help="start from a `kws train` run on real speech (its layers and input rule; the "
-                            "logits are new), then train on the synthetic data")
+    train.add_argument("--backbone", metavar="RUN|default|none", default=DEFAULT_BACKBONE,
+                       help="start the student from a model trained on real speech: \"default\" is the shipped "
+                            "12-class model, RUN a `kws train` run directory; its layers and input rule, new "
+                            f"logits, then training on the synthetic data (default: {DEFAULT_BACKBONE})")
     train.add_argument("--distill", action="store_true",
                        help="train the larger DS-CNN teacher first and distil the student from it on the same "
                             "windows (about 1.5x the training time)")
@@ -87,8 +94,9 @@ def run_train(args: argparse.Namespace) -> int:
     for folder in [*args.negatives, *args.noise, *([args.recordings] if args.recordings else [])]:
         if not Path(folder).exists():
             raise KwsError(f"no such file or folder: {folder}")
-    if args.backbone and not (args.backbone / "best.weights.npz").is_file():
-        raise KwsError(f"--backbone {args.backbone} is not a trained kws train run (no best.weights.npz)")
+    backbone = "" if args.backbone == "none" else args.backbone
+    if backbone not in ("", "default") and not (Path(backbone) / "best.weights.npz").is_file():
+        raise KwsError(f"--backbone {backbone} is not a trained kws train run (no best.weights.npz)")
     if args.out.exists() and not args.out.is_dir():
         raise KwsError(f"--out {args.out} exists and is not a folder")
     if not espeak_voices() and not flite_voices() and not festival_voices():
@@ -98,7 +106,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     config = WakewordConfig(wake_word=args.text, negatives=tuple(args.negatives), noise=tuple(args.noise),
                             recordings=args.recordings or "", target_fa_per_hour=args.target_fa_per_hour,
-                            seed=args.seed, backbone=str(args.backbone) if args.backbone else "",
+                            seed=args.seed, backbone=backbone,
                             distill=args.distill, mine_every=args.mine_every)
     if args.quick:
         config = quick(config)

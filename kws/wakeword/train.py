@@ -205,14 +205,32 @@ def negative_stream(calibration: dict[str, Any], *, seed: int, noise_seconds: fl
     return negatives, np.clip(np.rint(background), -32768, 32767).astype(np.int16)
 
 
-def _load_backbone(model, run_dir: Path, config: WakewordConfig):
-    """Copy a training run's weights into ``model`` layer by layer (not the logits, whose
-    classes differ) and return that run's input rule, which those weights expect."""
+#: ``--backbone default``: the shipped 12-class model's float weights, beside its model.json.
+DEFAULT_BACKBONE = "default"
+
+
+def _backbone_model(backbone: str, config: WakewordConfig):
+    """(Keras model, input rule) of ``backbone``: a `kws train` run directory, or ``"default"``
+    for the shipped model (its ``student.weights.npz`` and the input rule of its model.json)."""
     import json
 
     from ..input_rule import InputRule
-    from ..training import load_run_model
+    from ..training import load_run_model, load_weights
 
+    if backbone == DEFAULT_BACKBONE:
+        from ..model.dscnn import STUDENT, build_dscnn
+        from ..model_file import DEFAULT_MODEL, load_model
+
+        shipped = load_model(DEFAULT_MODEL)
+        weights = DEFAULT_MODEL.parent / "student.weights.npz"
+        if not weights.is_file():
+            raise KwsError(f"--backbone default: {weights} is missing from this installation")
+        if shipped.mfcc != config.mfcc or shipped.clip_samples != config.window.clip_samples:
+            raise KwsError("--backbone default was trained on other features")
+        base = build_dscnn((shipped.n_frames, shipped.mfcc.n_mfcc), len(shipped.labels), STUDENT)
+        base.set_weights(load_weights(weights))
+        return base, shipped.input_rule
+    run_dir = Path(backbone)
     base, base_config = load_run_model(run_dir)
     if base_config.mfcc != config.mfcc or base_config.clip_samples != config.window.clip_samples:
         raise KwsError(f"--backbone {run_dir} was trained on other features")
@@ -220,6 +238,13 @@ def _load_backbone(model, run_dir: Path, config: WakewordConfig):
         rule = InputRule.from_dict(json.loads((run_dir / "metrics.json").read_text())["input_rule"])
     except (OSError, KeyError, ValueError) as error:
         raise KwsError(f"--backbone {run_dir}: no input rule in its metrics.json ({error})") from None
+    return base, rule
+
+
+def _load_backbone(model, backbone: str | Path, config: WakewordConfig):
+    """Copy a backbone's weights into ``model`` layer by layer (not the logits, whose classes
+    differ) and return the backbone's input rule, which those weights expect."""
+    base, rule = _backbone_model(str(backbone), config)
     copied = 0
     for layer in model.layers:
         if layer.name == "logits" or not layer.get_weights():
@@ -227,11 +252,11 @@ def _load_backbone(model, run_dir: Path, config: WakewordConfig):
         try:
             source = base.get_layer(layer.name)
         except ValueError:
-            raise KwsError(f"--backbone {run_dir} has no layer {layer.name}: another architecture") from None
+            raise KwsError(f"--backbone {backbone} has no layer {layer.name}: another architecture") from None
         layer.set_weights(source.get_weights())
         copied += 1
     if not copied:
-        raise KwsError(f"--backbone {run_dir}: no layer in common")
+        raise KwsError(f"--backbone {backbone}: no layer in common")
     return rule
 
 
@@ -290,7 +315,7 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     student = build_dscnn(shape, 3, STUDENT)
     first = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=0)
     first_features = mfcc_q15_clips(first[0], config.mfcc)
-    rule = _load_backbone(student, Path(config.backbone), config) if config.backbone else InputRule.fit(first_features)
+    rule = _load_backbone(student, config.backbone, config) if config.backbone else InputRule.fit(first_features)
     pick = np.linspace(0, len(first_features) - 1, min(300, len(first_features))).astype(int)
     calibration_inputs = rule.model_input(first_features[pick])
     masks = AugmentConfig()
