@@ -416,21 +416,28 @@ def match(detections: Sequence[Detection], keywords: Sequence[PlacedKeyword], *,
     """(the hit of each placed keyword or None, the false accepts).
 
     A detection hits the earliest placed keyword not yet hit whose word it names and whose window
-    ``[end - before, end + after]`` (seconds) holds its time; every other detection is false.
+    ``[min(start, end - before), end + after]`` (seconds) holds its time: from the clip's start
+    (or ``before`` s ahead of its end, if that is earlier) to ``after`` s past its end. Every
+    other detection is false. A detection while the clip plays is a hit: real recordings trimmed
+    by energy often keep breath or room noise after the word, so their "end" can be a second or
+    more past the word's, and a detector that fires on the word itself must not be charged with
+    a miss and a false accept for it.
     """
     hits: list[Detection | None] = [None] * len(keywords)
     false_accepts: list[Detection] = []
     order = sorted(range(len(keywords)), key=lambda i: (keywords[i].end, i))
     ends = np.array([keywords[i].end / sample_rate for i in order])
+    opens = np.array([min(keywords[i].start / sample_rate, keywords[i].end / sample_rate - before) for i in order])
+    longest = float((ends - opens).max()) if len(ends) else 0.0
     for detection in sorted(detections, key=lambda d: d.time):
-        # Only keywords ending within [time - after, time + before] can take this detection.
-        # (A little slack here; the exact test is below.)
+        # Only keywords ending within [time - after, time + longest window] can take this
+        # detection. (A little slack here; the exact test is below.)
         lo = int(np.searchsorted(ends, detection.time - after - 1e-6, side="left"))
-        hi = int(np.searchsorted(ends, detection.time + before + 1e-6, side="right"))
+        hi = int(np.searchsorted(ends, detection.time + longest + 1e-6, side="right"))
         for j in range(lo, hi):
             i = order[j]
             if hits[i] is None and keywords[i].word == detection.keyword \
-                    and ends[j] - before <= detection.time <= ends[j] + after:
+                    and opens[j] <= detection.time <= ends[j] + after:
                 hits[i] = detection
                 break
         else:

@@ -259,8 +259,8 @@ def test_sweep_equals_the_real_models_detector(corpus, noise, model_path):
 # Matching and the arithmetic, by hand
 
 
-def _placed(word: str, end_s: float, snr: float = 10.0) -> PlacedKeyword:
-    return PlacedKeyword(int((end_s - 0.5) * RATE), int(end_s * RATE), word, snr, f"{word}.wav")
+def _placed(word: str, end_s: float, snr: float = 10.0, seconds: float = 0.5) -> PlacedKeyword:
+    return PlacedKeyword(int((end_s - seconds) * RATE), int(end_s * RATE), word, snr, f"{word}.wav")
 
 
 def _detection(time: float, keyword: str) -> Detection:
@@ -276,31 +276,35 @@ class FixedSweep:
 
 
 def test_hits_false_accepts_and_fa_per_hour_by_hand():
-    keywords = (_placed("yes", 2.0, 20.0), _placed("no", 6.0, 5.0), _placed("go", 10.0, 20.0), _placed("on", 14.0, 5.0))
+    keywords = (_placed("yes", 2.0, 20.0), _placed("no", 6.0, 5.0, seconds=0.1), _placed("go", 10.0, 20.0),
+                _placed("on", 14.0, 5.0), _placed("up", 26.0, 20.0, seconds=2.5))
     positive = [
         _detection(1.9, "yes"),    # hit: exactly 0.1 s early is inside the window
         _detection(3.0, "yes"),    # refired on the same clip: false accept
-        _detection(5.85, "no"),    # 0.15 s early: false accept, and "no" is missed
+        _detection(5.85, "no"),    # 0.15 s early and before its 0.1 s clip starts: false accept, "no" missed
         _detection(10.5, "yes"),   # wrong word: false accept, "go" missed
         _detection(15.0, "on"),    # hit: exactly 1.0 s late is inside
+        _detection(24.0, "up"),    # hit: 2 s before the end of a 2.5 s clip, while it plays
         _detection(40.0, "stop"),  # nothing placed there: false accept
     ]
     hits, false = match(positive, keywords, sample_rate=RATE, before=0.1)  # a 0.1 s early allowance
-    assert [h.time if h else None for h in hits] == [1.9, None, None, 15.0]
+    assert [h.time if h else None for h in hits] == [1.9, None, None, 15.0, 24.0]
     assert [d.time for d in false] == [3.0, 5.85, 10.5, 40.0]
+    early, _ = match([_detection(23.4, "up")], keywords, sample_rate=RATE, before=0.1)
+    assert early[4] is None, "before the clip starts (and more than 0.1 s before its end) is no hit"
 
     stream = SimpleNamespace(keywords=keywords, sample_rate=RATE, duration=1800.0)  # half an hour
     negative = FixedSweep([_detection(t, "go") for t in (100.0, 700.0)])
     result = evaluate_threshold(0.5, FixedSweep(positive), negative, stream, seconds_negative=1800.0, before=0.1)
-    assert (result.false_rejects, result.keywords, result.false_reject_rate) == (2, 4, 0.5)
-    assert result.false_rejects_by_snr == {20.0: (1, 2), 5.0: (1, 2)}
+    assert (result.false_rejects, result.keywords, result.false_reject_rate) == (2, 5, 0.4)
+    assert result.false_rejects_by_snr == {20.0: (1, 3), 5.0: (1, 2)}
     assert (result.false_accepts_positive, result.false_accepts_negative, result.false_accepts) == (4, 2, 6)
     assert result.fa_per_hour == pytest.approx(6.0)  # 6 false accepts in 1 h of both streams
     assert result.fa_per_hour_negative == pytest.approx(4.0)  # 2 in the negative half hour
-    assert result.latencies == pytest.approx((-0.1, 1.0))
-    assert result.latency_ms()["median"] == pytest.approx(450.0)
+    assert result.latencies == pytest.approx((-0.1, 1.0, -2.0))
+    assert result.latency_ms()["median"] == pytest.approx(-100.0)
     record = result.to_dict()
-    assert record["fa_per_hour"] == 6.0 and record["false_reject_rate_by_snr"] == {"20": 0.5, "5": 0.5}
+    assert record["fa_per_hour"] == 6.0 and record["false_reject_rate_by_snr"] == {"20": round(1 / 3, 6), "5": 0.5}
     assert fa_per_hour(1, 7200.0) == 0.5
 
 

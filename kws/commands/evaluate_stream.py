@@ -20,8 +20,9 @@ Measure the always-on detector (the one `kws detect` runs) on long synthetic str
 The detector runs once over each stream and every inference's int8 scores are kept; each
 threshold of --thresholds is then applied offline with the detector's exact integer rule
 (smoothing, threshold, refractory time), so the sweep gives what `kws detect --threshold T`
-would. A detection is a hit when it names the placed word and falls within --hit-window of the
-clip's end (one hit per clip); every other detection, in either stream, is a false accept.
+would. A detection is a hit when it names the placed word and falls while the clip plays or
+within --hit-window of the clip's end (one hit per clip); every other detection, in either
+stream, is a false accept.
 False accepts per hour count both streams' false accepts over both streams' duration (the
 negative stream alone is reported too). Deterministic for a given --seed.
 """
@@ -66,8 +67,9 @@ def register(subparsers) -> None:
                          help="START:STOP:STEP (STOP included) or a comma-separated list (default "
                               "0.3:0.95:0.05); --threshold, the operating point, is always added")
     scoring.add_argument("--hit-window", nargs=2, type=float, default=[0.5, 1.0], metavar=("BEFORE", "AFTER"),
-                         help="a hit lies between BEFORE s before and AFTER s after the end of the spoken word "
-                              "(default 0.5 1.0: the model often fires before the word has quite died away)")
+                         help="a hit lies between the clip's start (or BEFORE s before its end, if earlier) and "
+                              "AFTER s after its end (default 0.5 1.0: the model often fires before the word has "
+                              "quite died away, and a trimmed recording can run on past the word)")
     scoring.add_argument("--target-fa-per-hour", type=float, default=0.5, metavar="R",
                          help="report the threshold with the fewest false rejects at no more than R false "
                               "accepts per hour (default 0.5)")
