@@ -46,15 +46,16 @@ def readable_clips(folder: Path) -> tuple[list[Path], list[str]]:
     return good, bad
 
 
-def split_speakers(folder: Path, out: Path) -> tuple[Path, Path]:
-    """Two folders of links to LibriSpeech's files (<speaker>-<chapter>-<n>.flac): the speakers at
-    even positions in sorted order for training, the odd ones for the test."""
+def split_speakers(folder: Path, out: Path, fold: int = 0) -> tuple[Path, Path]:
+    """(training, test): folders of links to LibriSpeech's files (<speaker>-<chapter>-<n>.flac).
+    Fold 0 trains on the speakers at even positions in sorted order and tests on the odd ones;
+    fold 1 the other way round."""
     speakers = sorted({p.name.split("-")[0] for p in folder.glob("*.flac")}, key=int)
-    halves = (out / "train", out / "test")
+    halves = (out / f"fold{fold}" / "train", out / f"fold{fold}" / "test")
     for half in halves:
         half.mkdir(parents=True, exist_ok=True)
     for path in sorted(folder.glob("*.flac")):
-        link = halves[speakers.index(path.name.split("-")[0]) % 2] / path.name
+        link = halves[(speakers.index(path.name.split("-")[0]) + fold) % 2] / path.name
         if not link.is_symlink():  # runs beside each other share the folders: never remove a link
             link.symlink_to(path.resolve())
     return halves
@@ -69,6 +70,8 @@ def main() -> None:
     parser.add_argument("--voices", type=int)
     parser.add_argument("--backbone", type=Path, help="passed to kws wakeword train --backbone")
     parser.add_argument("--distill", action="store_true", help="passed to kws wakeword train --distill")
+    parser.add_argument("--fold", type=int, choices=(0, 1), default=0,
+                        help="with --split-librispeech: which half of the speakers trains (0: even positions)")
     parser.add_argument("--mine-every", type=int, help="passed to kws wakeword train --mine-every")
     parser.add_argument("--split-librispeech", action="store_true",
                         help="train on half of LibriSpeech's speakers as negatives and test on the other half "
@@ -86,7 +89,7 @@ def main() -> None:
     negatives.append(str(args.data / "speech_commands_v1_unknown_dev"))
     librispeech = args.data / "librispeech_test_other"
     if args.split_librispeech:
-        train_half, test_half = split_speakers(librispeech, args.runs / "librispeech_split")
+        train_half, test_half = split_speakers(librispeech, args.runs / "librispeech_split", args.fold)
         negatives.append(str(train_half))
         librispeech = test_half
     test_negatives = [str(librispeech), str(sc2 / "_background_noise_")]
@@ -143,8 +146,8 @@ def main() -> None:
             "backbone": str(args.backbone) if args.backbone else None,
             "distilled": args.distill,
             "mine_every": json.loads((out / "config.json").read_text()).get("mine_every", 0),
-            "librispeech": "half the speakers in training, the other half in the test" if args.split_librispeech
-                           else "test only",
+            "librispeech": f"half the speakers in training, the other half in the test (fold {args.fold})"
+                           if args.split_librispeech else "test only",
             "real_negatives_in_training": not args.no_real_negatives,
             "train_seconds": round(train_seconds, 1),
             "real_clips": at_model["keywords"],
