@@ -26,7 +26,7 @@ report.json and report.txt (what was measured, and on how many hours), config.js
 """
 
 #: What --backbone starts from unless told otherwise (see benchmarks/README.md, Wake words).
-DEFAULT_BACKBONE = "none"
+DEFAULT_BACKBONE = "default"
 
 EPILOG = """\
 examples:
