@@ -64,7 +64,7 @@ def register(subparsers) -> None:
                             f"logits, then training on the synthetic data (default: {DEFAULT_BACKBONE})")
     train.add_argument("--distill", action="store_true",
                        help="train the larger DS-CNN teacher first and distil the student from it on the same "
-                            "windows (about 1.5x the training time)")
+                            "windows (roughly twice the training time)")
     train.add_argument("--mine-every", type=int, default=5, metavar="N",
                        help="every N epochs, add the stretches of other speech the model takes for the wake word "
                             "to its negatives (hard-negative mining; 0 = off; default 5)")
