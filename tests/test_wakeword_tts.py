@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from kws.wakeword import tts
+from kws.wakeword.dataset import trim_clip
 
 HAVE_RHVOICE = bool(shutil.which("RHVoice-test")) and bool(tts.rhvoice_voices())
 HAVE_PICO = bool(shutil.which("pico2wave")) and bool(tts.pico_voices())
@@ -27,7 +28,9 @@ needs_espeak = pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng absent")
 RATE_CASES = [
     pytest.param("rhvoice", "slt", 75, 135, marks=needs_rhvoice, id="rhvoice"),
     pytest.param("pico", "en-GB", 70, 130, marks=needs_pico, id="pico"),
-    pytest.param("piper", "joe", 125, 80, marks=needs_piper, id="piper"),
+    # Piper draws its phoneme durations with random noise (not seedable from its command
+    # line): stretches far apart keep the ratio clear of that noise.
+    pytest.param("piper", "joe", 150, 70, marks=needs_piper, id="piper"),
 ]
 NEW_VOICES = [
     pytest.param(tts.Voice("rhvoice", "bdl", 110, 95), marks=needs_rhvoice, id="rhvoice"),
@@ -139,7 +142,9 @@ def test_rate_changes_the_duration(engine, name, slow, fast):
     fast_clip = tts._synthesize_uncached("hey nova", tts.Voice(engine, name, fast, 100))
     _check_speech(slow_clip)
     _check_speech(fast_clip)
-    assert len(slow_clip) > 1.3 * len(fast_clip)
+    # The spoken parts: leading and trailing silence does not scale with the rate.
+    slow_speech, fast_speech = trim_clip(slow_clip), trim_clip(fast_clip)
+    assert len(slow_speech) > 1.3 * len(fast_speech), (len(slow_speech), len(fast_speech))
 
 
 @needs_piper
