@@ -319,7 +319,8 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     pick = np.linspace(0, len(first_features) - 1, min(300, len(first_features))).astype(int)
     calibration_inputs = rule.model_input(first_features[pick])
     masks = AugmentConfig()
-    mining = config.mine_every > 0 and bool(material.speech)
+    # Mining happens at epochs mine_every, 2 * mine_every, ... below config.epochs.
+    mining = 0 < config.mine_every < config.epochs and bool(material.speech)
     speech_features = stream_features(material.speech, mfcc=config.mfcc) if mining else []
     mined: list[int] = []
 
