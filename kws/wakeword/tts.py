@@ -88,17 +88,19 @@ def _run(command: list[str], *, input: str | None = None) -> str:
         raise KwsError(f"{command[0]} failed: {error.stderr.strip() or error}") from None
 
 
+def _espeak_table(selector: str) -> list[list[str]]:
+    """The rows of ``espeak-ng --voices=SELECTOR`` split into fields (header dropped); columns:
+    priority, language, gender/age, voice name, file."""
+    return [line.split() for line in _run(["espeak-ng", f"--voices={selector}"]).splitlines()[1:]]
+
+
 @functools.lru_cache(maxsize=None)
 def espeak_voices() -> tuple[str, ...]:
     """English espeak-ng voices, without the mbrola ones (not installable here), sorted."""
     if not have("espeak-ng"):
         return ()
-    names = set()
-    for line in _run(["espeak-ng", "--voices=en"]).splitlines()[1:]:
-        parts = line.split()
-        if len(parts) >= 5 and not parts[4].startswith("mb/") and parts[1].startswith("en"):
-            names.add(parts[1])
-    return tuple(sorted(names))
+    return tuple(sorted({parts[1] for parts in _espeak_table("en")
+                         if len(parts) >= 5 and not parts[4].startswith("mb/") and parts[1].startswith("en")}))
 
 
 @functools.lru_cache(maxsize=None)
@@ -106,12 +108,8 @@ def espeak_variants() -> tuple[str, ...]:
     """espeak-ng's voice variants, as ``+name`` suffixes (file names under ``!v/``), sorted."""
     if not have("espeak-ng"):
         return ()
-    variants = set()
-    for line in _run(["espeak-ng", "--voices=variant"]).splitlines()[1:]:
-        parts = line.split()
-        if len(parts) >= 5 and parts[4].startswith("!v/"):
-            variants.add("+" + parts[4][3:])
-    return tuple(sorted(variants))
+    return tuple(sorted({"+" + parts[4][3:] for parts in _espeak_table("variant")
+                         if len(parts) >= 5 and parts[4].startswith("!v/")}))
 
 
 @functools.lru_cache(maxsize=None)
