@@ -26,7 +26,7 @@ report.json and report.txt (what was measured, and on how many hours), config.js
 """
 
 #: What --backbone starts from unless told otherwise (see benchmarks/README.md, Wake words).
-DEFAULT_BACKBONE = "default"
+BACKBONE_WHEN_NOT_GIVEN = "default"
 
 EPILOG = """\
 examples:
@@ -58,10 +58,10 @@ def register(subparsers) -> None:
                        help="false accepts per hour the threshold is chosen for (default 0.5)")
     train.add_argument("--voices", type=int, metavar="N", help="TTS voices saying the wake word (default 600)")
     train.add_argument("--epochs", type=int, metavar="N", help="training epochs (default 30)")
-    train.add_argument("--backbone", metavar="RUN|default|none", default=DEFAULT_BACKBONE,
+    train.add_argument("--backbone", metavar="RUN|default|none", default=BACKBONE_WHEN_NOT_GIVEN,
                        help="start the student from a model trained on real speech: \"default\" is the shipped "
                             "12-class model, RUN a `kws train` run directory; its layers and input rule, new "
-                            f"logits, then training on the synthetic data (default: {DEFAULT_BACKBONE})")
+                            f"logits, then training on the synthetic data (default: {BACKBONE_WHEN_NOT_GIVEN})")
     train.add_argument("--distill", action="store_true",
                        help="train the larger DS-CNN teacher first and distil the student from it on the same "
                             "windows (roughly twice the training time)")
@@ -94,8 +94,10 @@ def run_train(args: argparse.Namespace) -> int:
     for folder in [*args.negatives, *args.noise, *([args.recordings] if args.recordings else [])]:
         if not Path(folder).exists():
             raise KwsError(f"no such file or folder: {folder}")
+    from ..wakeword.train import DEFAULT_BACKBONE as SHIPPED_BACKBONE
+
     backbone = "" if args.backbone == "none" else args.backbone
-    if backbone not in ("", "default") and not (Path(backbone) / "best.weights.npz").is_file():
+    if backbone not in ("", SHIPPED_BACKBONE) and not (Path(backbone) / "best.weights.npz").is_file():
         raise KwsError(f"--backbone {backbone} is not a trained kws train run (no best.weights.npz)")
     if args.out.exists() and not args.out.is_dir():
         raise KwsError(f"--out {args.out} exists and is not a folder")

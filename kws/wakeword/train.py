@@ -37,7 +37,7 @@ from ..atomic import write_files_atomically
 from ..detector import DetectorConfig
 from ..errors import KwsError
 from .confusables import confusables, normalise
-from .dataset import Material, WindowConfig, epoch_windows
+from .dataset import LABEL_WAKE, Material, WindowConfig, epoch_windows
 from .room import RoomConfig
 
 SILENCE, UNKNOWN = "_silence_", "_unknown_"
@@ -280,8 +280,8 @@ def _fit_epochs(model, epochs, *, config: WakewordConfig, input_scale: float, de
     for epoch in bar:
         started = time.time()
         inputs, labels = next(batches)
-        result = model.fit(inputs[..., None].astype(np.float32) * np.float32(input_scale), labels, batch_size=config.batch_size, epochs=1,
-                           verbose=0, shuffle=True)
+        result = model.fit(inputs[..., None].astype(np.float32) * np.float32(input_scale), labels,
+                           batch_size=config.batch_size, epochs=1, verbose=0, shuffle=True)
         row = {"epoch": epoch + 1, "windows": int(len(labels)), "loss": float(result.history["loss"][-1]),
                "accuracy": float(result.history["accuracy"][-1]), "seconds": round(time.time() - started, 1)}
         history.append(row)
@@ -327,7 +327,7 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     def mine(model) -> None:
         def wake_probability(windows: np.ndarray) -> np.ndarray:
             logits = model.predict(rule.model_input(windows)[..., None], batch_size=512, verbose=0)
-            return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))[:, 2]
+            return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))[:, LABEL_WAKE]
 
         found = mine_hard_negatives(wake_probability, material.speech, speech_features, mfcc=config.mfcc,
                                     clip_samples=config.window.clip_samples, hop_frames=config.mine_hop_frames,
