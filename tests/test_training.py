@@ -143,6 +143,25 @@ def test_evaluate_reports_accuracy_recall_and_confusion(quick_run, corpus, capsy
     assert set(report["recall"]) == set(LABELS)
 
 
+def test_evaluate_split_scores_only_that_split(quick_run, tmp_path, capsys):
+    """With official lists, --split testing scores exactly the clips of testing_list.txt."""
+
+    _, model_path = quick_run
+    corpus = make_corpus(tmp_path / "listed", speakers=3, takes=1)
+    tested = ["yes/a0000001_nohash_0.wav", "no/a0000002_nohash_0.wav", "bed/a0000000_nohash_0.wav"]
+    (corpus / "testing_list.txt").write_text("\n".join(tested) + "\n")
+    (corpus / "validation_list.txt").write_text("up/a0000000_nohash_0.wav\n")
+    cache = str(tmp_path / "cache")
+    assert main(["evaluate", "--model", str(model_path), "--json", "--split", "testing", str(corpus), "--cache", cache]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["split"] == "testing" and report["clips"] == len(tested)
+    assert np.array(report["confusion"]).sum(axis=1)[[LABELS.index("yes"), LABELS.index("no"), LABELS.index("_unknown_")]].tolist() == [1, 1, 1]
+    assert main(["evaluate", "--model", str(model_path), "--json", str(corpus), "--cache", cache]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["clips"] == 12 * 3  # 10 keywords + 2 unknown words, 3 speakers each
+    assert "--split testing" in captured.err  # the note that training clips are scored too
+
+
 def test_corrupt_or_missing_model_is_refused(quick_run, tmp_path, capsys, corpus):
     _, model_path = quick_run
     bad = tmp_path / "bad.json"

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..data.speech_commands import SPLITS
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -17,6 +19,10 @@ def register(subparsers) -> None:
     parser.add_argument("--model", metavar="M", help="model (default: the shipped one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--png", type=Path, metavar="OUT.png", help="also plot the confusion matrix")
+    parser.add_argument("--split", choices=("all",) + SPLITS, default="all",
+                        help="score only this split: the official validation_list.txt/testing_list.txt where DIR "
+                             "has them, else the paper's hash of the speaker id (default: all clips). Use testing "
+                             "on a downloaded corpus: its other clips are what models train on")
     parser.add_argument("--cache", type=Path, help="feature cache folder (default datasets/cache)")
     parser.set_defaults(run=run)
 
@@ -25,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..data.feature_cache import clip_features
-    from ..data.speech_commands import scan
+    from ..console import note
+    from ..data.speech_commands import assign_splits, has_official_lists, scan
     from ..errors import KwsError
     from ..exporting import int8_accuracy
     from ..model_file import load_model
@@ -36,9 +43,15 @@ def run(args: argparse.Namespace) -> int:
         clips, _ = scan(args.folder)
     except FileNotFoundError:
         raise KwsError(f"no such folder: {args.folder}") from None
+    if args.split != "all":
+        clips = assign_splits(clips, [args.folder])[args.split]
+    elif has_official_lists(args.folder):
+        note(f"{args.folder} has the official split lists; every clip is scored, training clips too "
+             "(--split testing scores the test speakers only)")
     clips = [c for c in clips if c.label in model.labels]
     if not clips:
-        raise KwsError(f"{args.folder} holds no clips of this model's labels ({', '.join(model.labels)})")
+        what = f"the {args.split} split of {args.folder}" if args.split != "all" else str(args.folder)
+        raise KwsError(f"{what} holds no clips of this model's labels ({', '.join(model.labels)})")
     features = clip_features([c.path for c in clips], config=model.mfcc, clip_samples=model.clip_samples,
                              cache_dir=args.cache)
     labels = np.array([model.labels.index(c.label) for c in clips])
@@ -49,11 +62,12 @@ def run(args: argparse.Namespace) -> int:
     if args.png:
         plot_confusion(labels, predicted, model.labels, args.png, title=f"{args.folder.name}: accuracy {accuracy:.4f}")
     if args.json:
-        print(json.dumps({"folder": str(args.folder), "model": str(model.json_path), "clips": len(clips),
+        print(json.dumps({"folder": str(args.folder), "split": args.split, "model": str(model.json_path), "clips": len(clips),
                           "accuracy": accuracy, "recall": recall, "labels": list(model.labels),
                           "confusion": matrix.tolist()}))
         return 0
-    print(f"{len(clips)} clips in {args.folder}: accuracy {accuracy:.4f}  (model {model.json_path})")
+    where = f"the {args.split} split of {args.folder}" if args.split != "all" else str(args.folder)
+    print(f"{len(clips)} clips in {where}: accuracy {accuracy:.4f}  (model {model.json_path})")
     width = max(len(label) for label in model.labels)
     for i, label in enumerate(model.labels):
         total = int(matrix[i].sum())
