@@ -402,7 +402,9 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
 
     strategy = make_strategy(distribute)
     if distribute != "none":
-        log(f"distributing with {type(strategy).__name__}: {strategy.num_replicas_in_sync} replicas, "
+        # MultiWorkerMirroredStrategy's class is named CollectiveAllReduceStrategy: say what was asked for.
+        kind = "MirroredStrategy" if distribute == "mirrored" else "MultiWorkerMirroredStrategy"
+        log(f"distributing with {kind}: {strategy.num_replicas_in_sync} replicas, "
             f"global batch {config.batch_size}")
     steps_per_epoch = -(-epoch_size(data, config) // config.batch_size)
     input_shape = (config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc, 1)

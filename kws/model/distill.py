@@ -39,6 +39,15 @@ class Distiller(keras.Model):
     def metrics(self):
         return [self.loss_tracker, self.accuracy_tracker]
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3's fit() first builds the model from a sample batch that it reduces across
+        # replicas; MultiWorkerMirroredStrategy cannot reduce an (inputs, labels) pair, so fit()
+        # fails there (keras-team/keras#20585). A built Distiller needs no such build: its
+        # train_step tracks its own metrics and kws.training builds it before fitting.
+        if self.built:
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def call(self, inputs, training=False):
         return self.student(inputs, training=training)
 
@@ -72,7 +81,7 @@ class Distiller(keras.Model):
         self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         self.loss_tracker.update_state(loss)
         self.accuracy_tracker.update_state(labels, student_logits)
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
 
     def test_step(self, data):
         inputs, labels = data
@@ -80,7 +89,16 @@ class Distiller(keras.Model):
         hard = keras.losses.sparse_categorical_crossentropy(labels, student_logits, from_logits=True)
         self.loss_tracker.update_state(tf.reduce_mean(hard))
         self.accuracy_tracker.update_state(labels, student_logits)
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
+
+    def _logs(self) -> dict:
+        logs = {m.name: m.result() for m in self.metrics}
+        strategy = tf.distribute.get_strategy()
+        if getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)():
+            # Across workers Keras 3 averages each log along axis 0, which a scalar lacks
+            # (keras-team/keras#20585): give it one; the mean over workers is a scalar again.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
 
 def mix_batch(inputs, labels, concentration: float, *, lam=None, order=None):
