@@ -1,6 +1,12 @@
-"""Speak the ten keywords with espeak-ng into a Speech Commands-layout folder (an experiment).
+"""Speak the ten keywords with TTS into a Speech Commands-layout folder (an experiment).
 
     python benchmarks/make_tts_keywords.py OUT_DIR
+    python benchmarks/make_tts_keywords.py OUT_DIR --grid 240
+
+Without ``--grid``: the espeak-ng set below. With ``--grid N``: N voices of the wake-word
+recipe's voice grid (``kws.wakeword.tts.voice_grid``, seed 0: every installed engine, i.e.
+espeak-ng, flite, festival, RHVoice, Pico and Piper where present), each saying the ten
+keywords, trimmed to the spoken part and centred in one second at 16 kHz.
 
 96 voices (8 English accents x 12 variants, random rate 110-190 and pitch 25-75, seeded), one
 clip per keyword each: 960 clips at espeak-ng's 22.05 kHz (kws resamples them). Each voice is
@@ -32,10 +38,41 @@ def training_side_speaker(voice: str) -> str:
     raise RuntimeError("no training-side id found")
 
 
+def grid(root: Path, count: int) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from kws.wakeword.dataset import trim_clip
+    from kws.wakeword.tts import synthesize_many, voice_grid
+
+    voices = voice_grid(count, seed=0)
+    jobs = [(word, voice) for voice in voices for word in KEYWORDS]
+    clips = synthesize_many(jobs, cache_dir=root.parent / (root.name + "-cache"), progress=True, desc="keywords")
+    written = 0
+    for (word, voice), clip in zip(jobs, clips):
+        clip = trim_clip(clip)[:16000]
+        if len(clip) < 1600:  # under 0.1 s: the voice said nothing usable
+            continue
+        out = np.zeros(16000, dtype=np.int16)
+        start = (16000 - len(clip)) // 2
+        out[start : start + len(clip)] = clip
+        speaker = training_side_speaker(f"{voice.engine}:{voice.name}:{voice.rate}:{voice.pitch}")
+        (root / word).mkdir(parents=True, exist_ok=True)
+        sf.write(root / word / f"{speaker}_nohash_0.wav", out, 16000, subtype="PCM_16")
+        written += 1
+    engines = sorted({v.engine for v in voices})
+    print(f"wrote {written} clips from {len(voices)} voices ({', '.join(engines)}) under {root}")
+
+
 def main() -> None:
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    if len(args) == 3 and args[1] == "--grid":
+        grid(Path(args[0]), int(args[2]))
+        return
+    if len(args) != 1:
         sys.exit(__doc__)
-    root = Path(sys.argv[1])
+    root = Path(args[0])
     rng = random.Random(0)
     for voice, variant in itertools.product(VOICES, VARIANTS):
         speaker = training_side_speaker(voice + variant)
