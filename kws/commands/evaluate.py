@@ -48,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
     elif has_official_lists(args.folder):
         note(f"{args.folder} has the official split lists; every clip is scored, training clips too "
              "(--split testing scores the test speakers only)")
+    where = f"the {args.split} split of {args.folder}" if args.split != "all" else str(args.folder)
     clips = [c for c in clips if c.label in model.labels]
     if not clips:
-        what = f"the {args.split} split of {args.folder}" if args.split != "all" else str(args.folder)
-        raise KwsError(f"{what} holds no clips of this model's labels ({', '.join(model.labels)})")
+        raise KwsError(f"{where} holds no clips of this model's labels ({', '.join(model.labels)})")
     features = clip_features([c.path for c in clips], config=model.mfcc, clip_samples=model.clip_samples,
                              cache_dir=args.cache)
     labels = np.array([model.labels.index(c.label) for c in clips])
@@ -66,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
                           "accuracy": accuracy, "recall": recall, "labels": list(model.labels),
                           "confusion": matrix.tolist()}))
         return 0
-    where = f"the {args.split} split of {args.folder}" if args.split != "all" else str(args.folder)
     print(f"{len(clips)} clips in {where}: accuracy {accuracy:.4f}  (model {model.json_path})")
     width = max(len(label) for label in model.labels)
     for i, label in enumerate(model.labels):
