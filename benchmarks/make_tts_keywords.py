@@ -49,20 +49,22 @@ def grid(root: Path, count: int) -> None:
     voices = voice_grid(count, seed=0)
     jobs = [(word, voice) for voice in voices for word in KEYWORDS]
     clips = synthesize_many(jobs, cache_dir=root.parent / (root.name + "-cache"), progress=True, desc="keywords")
-    written = 0
+    written: set[Path] = set()
     for (word, voice), clip in zip(jobs, clips):
+        # The grid can draw one voice twice (festival's HTS voice has a single rate and pitch):
+        # the same speaker id, the same clip; write it once.
+        path = root / word / f"{training_side_speaker(f'{voice.engine}:{voice.name}:{voice.rate}:{voice.pitch}')}_nohash_0.wav"
         clip = trim_clip(clip)[:16000]
-        if len(clip) < 1600:  # under 0.1 s: the voice said nothing usable
+        if path in written or len(clip) < 1600:  # under 0.1 s: the voice said nothing usable
             continue
         out = np.zeros(16000, dtype=np.int16)
         start = (16000 - len(clip)) // 2
         out[start : start + len(clip)] = clip
-        speaker = training_side_speaker(f"{voice.engine}:{voice.name}:{voice.rate}:{voice.pitch}")
-        (root / word).mkdir(parents=True, exist_ok=True)
-        sf.write(root / word / f"{speaker}_nohash_0.wav", out, 16000, subtype="PCM_16")
-        written += 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, out, 16000, subtype="PCM_16")
+        written.add(path)
     engines = sorted({v.engine for v in voices})
-    print(f"wrote {written} clips from {len(voices)} voices ({', '.join(engines)}) under {root}")
+    print(f"wrote {len(written)} clips from {len(voices)} voices ({', '.join(engines)}) under {root}")
 
 
 def main() -> None:
