@@ -1,4 +1,5 @@
-"""``kws data``: fetch the corpora kws trains on, and say which are already here.
+"""``kws data``: fetch the corpora kws trains on, say which are already here, and synthesise
+keyword clips with text-to-speech.
 
 ``kws data download speech-commands`` downloads the archive into ``datasets/downloads/``
 (under the current directory; ``--dest`` elsewhere), resuming an interrupted download,
@@ -25,6 +26,15 @@ interrupted download is resumed from DEST/<name>.tar.gz.part on the next run; a 
 archive is not downloaded again, and an extracted corpus is left as it is.
 """
 
+SYNTHESIZE_DESCRIPTION = """\
+Speak words with every installed text-to-speech voice (espeak-ng voices and variants at many
+rates and pitches; flite, festival, RHVoice, Pico and Piper where installed) into OUT in Speech
+Commands layout, OUT/<word>/<speaker>_nohash_0.wav: one clip per voice and word, trimmed to the
+speech and centred in one second at 16 kHz. Each voice is a fake speaker that the training
+hold-out never holds out, so `kws train --data REAL --data OUT` still validates on real
+speakers only. The ten keywords by default; the shipped model trains with 240 voices.
+"""
+
 LIST_DESCRIPTION = """\
 List the corpora `kws data download` knows: their versions, URLs, checksums, and whether
 each is downloaded or extracted in DEST (default datasets/downloads/).
@@ -36,8 +46,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
     parser = subparsers.add_parser(
         "data",
-        help="download corpora (Speech Commands) and list what is present",
-        description="Download the corpora kws trains on, and list what is present.",
+        help="download corpora (Speech Commands), synthesise keyword clips, list what is present",
+        description="Download the corpora kws trains on, synthesise keyword clips with TTS, and list what is present.",
     )
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
 
@@ -67,6 +77,22 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="show progress bars (default: only when stderr is a terminal)",
     )
     download.set_defaults(run=run_download)
+
+    synthesize = actions.add_parser(
+        "synthesize",
+        help="speak the keywords with every installed TTS voice (synthetic training clips)",
+        description=SYNTHESIZE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    synthesize.add_argument("out", metavar="OUT", type=Path, help="folder to write (Speech Commands layout)")
+    synthesize.add_argument("--voices", type=int, default=240, help="how many voices of the grid (default 240)")
+    synthesize.add_argument("--words", nargs="+", metavar="WORD", default=None,
+                            help="the words to speak (default: yes no up down left right on off stop go)")
+    synthesize.add_argument("--seed", type=int, default=0, help="seed of the voice grid (default 0)")
+    synthesize.add_argument("--cache", type=Path, metavar="DIR",
+                            help="cache of synthesised clips (default datasets/cache/tts)")
+    synthesize.add_argument("--no-progress", action="store_true", help="no progress bar")
+    synthesize.set_defaults(run=run_synthesize)
 
     listing = actions.add_parser("list", help="list known corpora and what is present", description=LIST_DESCRIPTION)
     listing.add_argument(
@@ -123,6 +149,17 @@ def run_download(args: argparse.Namespace) -> int:
 
     files = extract_tar_gz(archive_path, extracted, progress=args.progress)
     print(f"extracted {files:,} files into {extracted}/")
+    return 0
+
+
+def run_synthesize(args: argparse.Namespace) -> int:
+    from ..data.synthetic import KEYWORDS, synthesize_keywords
+
+    if args.out.exists() and not args.out.is_dir():
+        raise KwsError(f"{args.out} is not a directory")
+    cache = args.cache if args.cache is not None else Path("datasets") / "cache" / "tts"
+    synthesize_keywords(args.out, voices=args.voices, words=tuple(args.words or KEYWORDS), seed=args.seed,
+                        cache_dir=cache, progress=not args.no_progress)
     return 0
 
 

@@ -1,0 +1,63 @@
+"""`kws data synthesize`: TTS keyword clips in Speech Commands layout whose fake speakers stay on
+the training side of the speaker hold-out."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from kws.cli import main
+from kws.data.speech_commands import scan, speaker_holdout
+from kws.data.synthetic import centre, training_side_speaker
+
+needs_espeak = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng absent")
+
+
+def test_training_side_speakers_are_never_held_out():
+    speakers = [training_side_speaker(f"espeak-ng:en-us+f{k}:{100 + k}:50") for k in range(400)]
+    assert len(set(speakers)) == len(speakers)
+    assert all(len(s) == 8 and int(s, 16) >= 0 for s in speakers)
+    # A plain sha1 prefix would land 20 % of these in the hold-out; none may.
+    import hashlib
+    held = [s for s in speakers if int(hashlib.sha1(f"kws-holdout:{s}".encode()).hexdigest(), 16) % 10000 < 2000]
+    assert held == [], held[:5]
+
+
+def test_centre_places_the_clip_in_the_middle():
+    clip = np.arange(1, 5, dtype=np.int16)
+    out = centre(clip, 10)
+    assert out.dtype == np.int16 and out.tolist() == [0, 0, 0, 1, 2, 3, 4, 0, 0, 0]
+
+
+@needs_espeak
+def test_synthesize_writes_a_speech_commands_folder_of_training_side_speakers(tmp_path, capsys):
+    out = tmp_path / "tts"
+    assert main(["data", "synthesize", str(out), "--voices", "4", "--words", "yes", "stop",
+                 "--cache", str(tmp_path / "cache"), "--no-progress"]) == 0
+    clips, _ = scan(out)
+    assert sorted({clip.label for clip in clips}) == ["stop", "yes"]
+    assert len(clips) == 8, [str(clip.path) for clip in clips]
+    for clip in clips:
+        samples, rate = sf.read(clip.path, dtype="int16")
+        assert rate == 16000 and samples.shape == (16000,)
+        assert np.abs(samples).max() > 1000, f"{clip.path} is silent"
+        # Centred: the speech sits in the middle, silence at both ends.
+        assert samples[:100].any() == False and samples[-100:].any() == False  # noqa: E712
+    kept, held = speaker_holdout(clips, percent=20.0)
+    assert held == [] and len(kept) == len(clips)
+    assert "wrote 8 clips of 2 words from 4 voices" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--voices", "0"], "--voices must be at least 1"),
+    (["--words", "a/b"], "not a usable word"),
+])
+def test_synthesize_refuses_bad_arguments(tmp_path, capsys, argv, message):
+    out = tmp_path / "tts"
+    assert main(["data", "synthesize", str(out), *argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kws: error: ") and message in err and err.count("\n") == 1
+    assert not out.exists()
