@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -19,8 +19,31 @@ from .errors import KwsError
 from .input_rule import InputRule
 from .model_file import KwsModel, load_model, model_document, model_from_document, write_model
 
-CREDITS = ("Speech Commands v0.02 and v0.01 (Warden 2018, arXiv:1804.03209), CC-BY 4.0: "
-           "the shared even-speaker half of the v0.02 test split and v0.01 unknown words")
+SPEECH_COMMANDS = "Speech Commands (Warden 2018, arXiv:1804.03209), CC-BY 4.0"
+#: What the folders of ../shared/data and of `kws data download` hold, for the credits.
+KNOWN_FOLDERS = {
+    "speech_commands_v2_test_dev": "the shared even-speaker half of the v0.02 test split",
+    "speech_commands_v1_unknown_dev": "v0.01 unknown words",
+    "speech_commands_v0.02": "v0.02",
+    "speech_commands_v0.01": "v0.01",
+}
+
+
+def data_credits(roots: Sequence[str]) -> str:
+    """One line crediting the data a model was trained on: Speech Commands folders by what they
+    hold, and synthetic clips by the TTS engines that spoke them."""
+    from .data.synthetic import read_marker
+
+    real, synthetic = [], []
+    for root in roots:
+        marker = read_marker(Path(root))
+        if marker is None:
+            real.append(KNOWN_FOLDERS.get(Path(root).name, Path(root).name))
+        else:
+            synthetic.append(f"{marker['files']} synthetic keyword clips from {marker['voices']} TTS voices "
+                             f"({', '.join(marker['engines'])}; `{marker['made_by']}`)")
+    parts = [f"{SPEECH_COMMANDS}: {', '.join(real)}"] if real else []
+    return "; ".join(parts + synthetic)
 
 
 def _tflite_float_accuracy(tflite: bytes, inputs: np.ndarray, labels: np.ndarray) -> float:
@@ -89,7 +112,7 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
         "training": {"run": run_dir.name, "config": config.to_dict(), "distilled_from": config.teacher or None,
                      "calibration": {"clips": len(calibration),
                                      "files_sha256": hashlib.sha256(calibration_list.encode()).hexdigest()},
-                     "data": CREDITS},
+                     "data": data_credits(config.data)},
     }
     in_memory = model_from_document(out, tflite_int8, model_document(out, tflite_int8, metadata))
     int8, _ = int8_accuracy(in_memory, val_features, val_labels)

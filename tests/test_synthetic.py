@@ -11,7 +11,8 @@ import soundfile as sf
 
 from kws.cli import main
 from kws.data.speech_commands import scan, speaker_holdout
-from kws.data.synthetic import centre, training_side_speaker
+from kws.data.synthetic import centre, read_marker, training_side_speaker
+from kws.exporting import data_credits
 
 needs_espeak = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng absent")
 
@@ -49,6 +50,17 @@ def test_synthesize_writes_a_speech_commands_folder_of_training_side_speakers(tm
     kept, held = speaker_holdout(clips, percent=20.0)
     assert held == [] and len(kept) == len(clips)
     assert "wrote 8 clips of 2 words from 4 voices" in capsys.readouterr().out
+    # The marker lets a model trained on these clips credit them.
+    marker = read_marker(out)
+    assert marker["files"] == 8 and marker["voices"] == 4 and marker["words"] == ["yes", "stop"]
+    credits = data_credits([str(tmp_path / "speech_commands_v0.02"), str(out)])
+    assert credits.startswith("Speech Commands (Warden 2018") and ": v0.02; 8 synthetic keyword clips from 4 TTS voices" in credits
+
+
+def test_credits_of_real_folders_only():
+    assert data_credits(["../shared/data/speech_commands_v2_test_dev", "/data/my_words"]) == (
+        "Speech Commands (Warden 2018, arXiv:1804.03209), CC-BY 4.0: "
+        "the shared even-speaker half of the v0.02 test split, my_words")
 
 
 @pytest.mark.parametrize("argv, message", [

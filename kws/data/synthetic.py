@@ -14,6 +14,7 @@ about 1.8 points on held-out real speakers; espeak-ng alone does not help.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -23,6 +24,9 @@ from ..errors import KwsError
 
 #: The ten Speech Commands keywords of the 12-class task.
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+
+#: Written beside the clips: what made them, so a model trained on them can credit it.
+MARKER = "synthetic.json"
 
 #: Clips shorter than this once trimmed (0.1 s at 16 kHz) are a voice that said nothing usable.
 MIN_SPOKEN_SAMPLES = 1600
@@ -38,6 +42,14 @@ def training_side_speaker(voice_key: str, *, salt: str = "kws-holdout", holdout_
     raise RuntimeError(f"no training-side speaker id found for {voice_key}")
 
 
+def read_marker(root: Path) -> dict | None:
+    """The :data:`MARKER` of a folder ``kws data synthesize`` wrote, or None for any other folder."""
+    try:
+        return json.loads((Path(root) / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def centre(clip: np.ndarray, length: int) -> np.ndarray:
     """(length,) int16: ``clip`` (int16, at most ``length`` samples) in the middle of silence."""
     out = np.zeros(length, dtype=np.int16)
@@ -49,7 +61,8 @@ def centre(clip: np.ndarray, length: int) -> np.ndarray:
 def synthesize_keywords(out_dir: Path, *, voices: int, words: Sequence[str] = KEYWORDS, seed: int = 0,
                         cache_dir: Path | None = None, progress: bool = False,
                         log: Callable[[str], None] = print) -> int:
-    """Write ``words`` spoken by ``voices`` voices of the grid under ``out_dir``; the number of files.
+    """Write ``words`` spoken by ``voices`` voices of the grid under ``out_dir``, and a
+    :data:`MARKER` file saying so; the number of clips.
 
     Each clip is trimmed to its spoken part, cut to one second and centred in one second of
     silence at 16 kHz. Files already there are overwritten with the same content, so a rerun
@@ -89,6 +102,9 @@ def synthesize_keywords(out_dir: Path, *, voices: int, words: Sequence[str] = KE
         write_files_atomically({path: wav.getvalue()})  # an interrupted run leaves no torn clip
         written.add(path)
     engines = sorted({voice.engine for voice in grid})
+    marker = {"made_by": "kws data synthesize", "voices": len(grid), "engines": engines, "words": list(words),
+              "seed": seed, "files": len(written)}
+    write_files_atomically({out_dir / MARKER: (json.dumps(marker, indent=2) + "\n").encode()})
     skipped = f"; {silent} left out (under 0.1 s of speech)" if silent else ""
     log(f"wrote {len(written)} clips of {len(words)} words from {len(grid)} voices ({', '.join(engines)}) "
         f"under {out_dir}{skipped}")
