@@ -68,8 +68,18 @@ def test_credits_of_real_folders_only():
     (["--words", "a/b"], "not a usable word"),
 ])
 def test_synthesize_refuses_bad_arguments(tmp_path, capsys, argv, message):
+    """Refused before any voice speaks: nothing is written."""
     out = tmp_path / "tts"
     assert main(["data", "synthesize", str(out), *argv, "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("kws: error: ") and message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_synthesize_refuses_a_file_as_the_output_folder(tmp_path, capsys):
+    out = tmp_path / "clips"
+    out.write_bytes(b"not a folder")
+    assert main(["data", "synthesize", str(out), "--voices", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kws: error: ") and "is not a directory" in err and err.count("\n") == 1
+    assert out.read_bytes() == b"not a folder"

@@ -58,9 +58,11 @@ def register(subparsers) -> None:
                        help="false accepts per hour the threshold is chosen for (default 0.5)")
     train.add_argument("--voices", type=int, metavar="N", help="TTS voices saying the wake word (default 600)")
     train.add_argument("--epochs", type=int, metavar="N", help="training epochs (default 30)")
+    train.add_argument("--learning-rate", type=float, metavar="LR",
+                       help="peak Adam learning rate, then cosine decay (default 0.003)")
     train.add_argument("--backbone", metavar="RUN|default|none", default=BACKBONE_WHEN_NOT_GIVEN,
-                       help="start the student from a model trained on real speech: \"default\" is the shipped "
-                            "12-class model, RUN a `kws train` run directory; its layers and input rule, new "
+                       help="start the student from a model trained on real speech: \"default\" is the 12-class "
+                            "backbone shipped for this (real voices only), RUN a `kws train` run directory; its layers and input rule, new "
                             f"logits, then training on the synthetic data (default: {BACKBONE_WHEN_NOT_GIVEN})")
     train.add_argument("--distill", action="store_true",
                        help="train the larger DS-CNN teacher first and distil the student from it on the same "
@@ -89,6 +91,8 @@ def run_train(args: argparse.Namespace) -> int:
     for name, value in (("--voices", args.voices), ("--epochs", args.epochs)):
         if value is not None and value < 1:
             raise KwsError(f"{name} must be at least 1, not {value}")
+    if args.learning_rate is not None and not 0 < args.learning_rate < 1:
+        raise KwsError(f"--learning-rate must be between 0 and 1, not {args.learning_rate:g}")
     if args.mine_every < 0:
         raise KwsError(f"--mine-every must be 0 (off) or more, not {args.mine_every}")
     for folder in [*args.negatives, *args.noise, *([args.recordings] if args.recordings else [])]:
@@ -116,6 +120,8 @@ def run_train(args: argparse.Namespace) -> int:
         config = replace(config, positive_voices=args.voices)
     if args.epochs is not None:
         config = replace(config, epochs=args.epochs)
+    if args.learning_rate is not None:
+        config = replace(config, learning_rate=args.learning_rate)
     cache = args.cache if args.cache is not None else Path("datasets") / "cache" / "tts"
     report = train_wakeword(config, args.out, cache_dir=cache, progress=not args.no_progress, log=note)
     print((args.out / "report.txt").read_text(), end="")
