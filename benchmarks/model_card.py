@@ -33,9 +33,9 @@ def main() -> None:
     for kind in ("teacher", "student alone", "student distilled"):
         cells = [f"{100 * summary[kind][key]['mean']:.2f} ± {100 * summary[kind][key]['std']:.2f}" for key, _ in STAGES]
         rows.append(f"| {kind} | " + " | ".join(cells) + " |")
-    gain = 100 * (summary["student distilled"][STAGES[2][0]]["mean"] - summary["student alone"][STAGES[2][0]]["mean"])
-    int8 = 100 * summary["student distilled"][STAGES[2][0]]["mean"]
     int8_key = STAGES[2][0]
+    gain = 100 * (summary["student distilled"][int8_key]["mean"] - summary["student alone"][int8_key]["mean"])
+    int8 = 100 * summary["student distilled"][int8_key]["mean"]
 
     def int8_of(summary: dict, kind: str) -> str:
         return f"{100 * summary[kind][int8_key]['mean']:.2f} ± {100 * summary[kind][int8_key]['std']:.2f}"

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from kws.cli import main
-from kws.data.speech_commands import scan, speaker_holdout
+from kws.data.speech_commands import is_held_out, scan, speaker_holdout
 from kws.data.synthetic import centre, read_marker, training_side_speaker
 from kws.exporting import data_credits
 
@@ -22,9 +22,10 @@ def test_training_side_speakers_are_never_held_out():
     assert len(set(speakers)) == len(speakers)
     assert all(len(s) == 8 and int(s, 16) >= 0 for s in speakers)
     # A plain sha1 prefix would land 20 % of these in the hold-out; none may.
-    import hashlib
-    held = [s for s in speakers if int(hashlib.sha1(f"kws-holdout:{s}".encode()).hexdigest(), 16) % 10000 < 2000]
+    held = [s for s in speakers if is_held_out(s, percent=20.0)]
     assert held == [], held[:5]
+    # The hold-out itself is still a 20 % one: it holds out about a fifth of arbitrary ids.
+    assert 60 <= sum(is_held_out(f"{k:08x}", percent=20.0) for k in range(400)) <= 100
 
 
 def test_centre_places_the_clip_in_the_middle():

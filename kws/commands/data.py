@@ -154,10 +154,11 @@ def run_download(args: argparse.Namespace) -> int:
 
 def run_synthesize(args: argparse.Namespace) -> int:
     from ..data.synthetic import KEYWORDS, synthesize_keywords
+    from ..wakeword.tts import DEFAULT_CACHE_DIR
 
     if args.out.exists() and not args.out.is_dir():
         raise KwsError(f"{args.out} is not a directory")
-    cache = args.cache if args.cache is not None else Path("datasets") / "cache" / "tts"
+    cache = args.cache if args.cache is not None else DEFAULT_CACHE_DIR
     synthesize_keywords(args.out, voices=args.voices, words=tuple(args.words or KEYWORDS), seed=args.seed,
                         cache_dir=cache, progress=not args.no_progress)
     return 0

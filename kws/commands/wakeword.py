@@ -82,7 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     from ..console import note, quiet_tensorflow
     from ..wakeword.confusables import normalise
-    from ..wakeword.tts import espeak_voices, festival_voices, flite_voices
+    from ..wakeword.tts import DEFAULT_CACHE_DIR, espeak_voices, festival_voices, flite_voices
 
     if not normalise(args.text):
         raise KwsError(f"the wake word {args.text!r} has no letters")
@@ -122,7 +122,7 @@ def run_train(args: argparse.Namespace) -> int:
         config = replace(config, epochs=args.epochs)
     if args.learning_rate is not None:
         config = replace(config, learning_rate=args.learning_rate)
-    cache = args.cache if args.cache is not None else Path("datasets") / "cache" / "tts"
+    cache = args.cache if args.cache is not None else DEFAULT_CACHE_DIR
     report = train_wakeword(config, args.out, cache_dir=cache, progress=not args.no_progress, log=note)
     print((args.out / "report.txt").read_text(), end="")
     if not report["calibration"]["target_met"]:

@@ -151,6 +151,11 @@ def speaker_holdout(clips: Sequence[Clip], *, percent: float, salt: str = "kws-h
     kept: list[Clip] = []
     held: list[Clip] = []
     for clip in clips:
-        digest = int(hashlib.sha1(f"{salt}:{clip.group}".encode("utf-8")).hexdigest(), 16)
-        (held if digest % 10000 < percent * 100 else kept).append(clip)
+        (held if is_held_out(clip.group, percent=percent, salt=salt) else kept).append(clip)
     return kept, held
+
+
+def is_held_out(group: str, *, percent: float, salt: str = "kws-holdout") -> bool:
+    """Whether :func:`speaker_holdout` holds out the speaker (group) ``group``."""
+    digest = int(hashlib.sha1(f"{salt}:{group}".encode("utf-8")).hexdigest(), 16)
+    return digest % 10000 < percent * 100

@@ -32,12 +32,15 @@ MARKER = "synthetic.json"
 MIN_SPOKEN_SAMPLES = 1600
 
 
-def training_side_speaker(voice_key: str, *, salt: str = "kws-holdout", holdout_percent: float = 20.0) -> str:
-    """An 8-hex-digit speaker id for ``voice_key`` that the salted ``holdout_percent`` % speaker
-    hold-out keeps on the training side (the first of ``voice_key``'s candidates that is)."""
+def training_side_speaker(voice_key: str, *, holdout_percent: float = 20.0) -> str:
+    """An 8-hex-digit speaker id for ``voice_key`` that the ``holdout_percent`` % speaker hold-out
+    (:func:`kws.data.speech_commands.speaker_holdout`) keeps on the training side (the first of
+    ``voice_key``'s candidates that is)."""
+    from .speech_commands import is_held_out
+
     for k in range(1000):
         speaker = hashlib.sha1(f"tts:{voice_key}:{k}".encode()).hexdigest()[:8]
-        if int(hashlib.sha1(f"{salt}:{speaker}".encode()).hexdigest(), 16) % 10000 >= holdout_percent * 100:
+        if not is_held_out(speaker, percent=holdout_percent):
             return speaker
     raise RuntimeError(f"no training-side speaker id found for {voice_key}")
 
@@ -85,11 +88,12 @@ def synthesize_keywords(out_dir: Path, *, voices: int, words: Sequence[str] = KE
     grid = voice_grid(voices, seed=seed)
     jobs = [(word, voice) for voice in grid for word in words]
     clips = synthesize_many(jobs, cache_dir=cache_dir, progress=progress, desc="keywords")
+    speakers = {voice: training_side_speaker(f"{voice.engine}:{voice.name}:{voice.rate}:{voice.pitch}")
+                for voice in grid}
     written: set[Path] = set()
     silent = 0
     for (word, voice), clip in zip(jobs, clips):
-        speaker = training_side_speaker(f"{voice.engine}:{voice.name}:{voice.rate}:{voice.pitch}")
-        path = out_dir / word.replace(" ", "_") / f"{speaker}_nohash_0.wav"
+        path = out_dir / word.replace(" ", "_") / f"{speakers[voice]}_nohash_0.wav"
         if path in written:
             continue
         spoken = trim_clip(clip)[:16000]

@@ -240,7 +240,8 @@ def _backbone_model(backbone: str, config: WakewordConfig):
         if MfccConfig.from_dict(about["mfcc"]) != config.mfcc or about["clip_samples"] != config.window.clip_samples:
             raise KwsError("--backbone default was trained on other features")
         rule = InputRule.from_dict(about["input_rule"])
-        base = build_dscnn((config.mfcc.n_frames(about["clip_samples"]), config.mfcc.n_mfcc), len(about["labels"]), ARCHITECTURES[about["architecture"]])
+        base = build_dscnn((config.mfcc.n_frames(about["clip_samples"]), config.mfcc.n_mfcc), len(about["labels"]),
+                           ARCHITECTURES[about["architecture"]])
         base.set_weights(load_weights(weights))
         return base, rule
     run_dir = Path(backbone)

@@ -54,6 +54,8 @@ import numpy as np
 from ..errors import KwsError
 
 SAMPLE_RATE = 16000
+#: Where the commands cache synthesised clips unless given --cache (relative to the working folder).
+DEFAULT_CACHE_DIR = Path("datasets") / "cache" / "tts"
 #: flite's built-in voices that this recipe uses (kal is 8 kHz; kal16 is its 16 kHz twin).
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 
