@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -561,3 +562,25 @@ def test_default_backbone_is_the_float_twin_of_its_recorded_int8_model():
     difference = np.abs(floats - int8)
     assert difference.mean() < 0.01, f"mean {difference.mean():.4f}, worst at input {np.unravel_index(difference.argmax(), difference.shape)}"
     assert (floats.argmax(axis=1) == int8.argmax(axis=1)).mean() >= 0.9
+
+
+def test_frozen_backbone_blocks_do_not_move_in_training():
+    """freeze_blocks: the first convolution and the first N DS blocks (weights and batch-norm
+    statistics) end training exactly as the backbone had them; the later blocks learn."""
+    pytest.importorskip("tensorflow")
+    import kws.wakeword.train as recipe
+    from kws.wakeword.dataset import WindowConfig
+
+    config = recipe.WakewordConfig(wake_word="hey nova", epochs=2, backbone="default", freeze_blocks=2, mine_every=0,
+                                   window=WindowConfig(positive_repeats=2, unknown_ratio=2.0, silence_ratio=0.5))
+    base, _ = recipe._backbone_model("default", config)
+    student, _, _, _ = recipe.fit_model(config, _material(), progress=False, log=print)
+    for name in ("conv_1", "conv_1_bn", "dw_1", "dw_1_bn", "pw_1", "pw_1_bn", "dw_2", "dw_2_bn", "pw_2", "pw_2_bn"):
+        for mine, theirs in zip(student.get_layer(name).get_weights(), base.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(mine, theirs, err_msg=f"{name} moved")
+    for name in ("pw_3", "pw_4_bn"):
+        moved = [not np.array_equal(a, b) for a, b in
+                 zip(student.get_layer(name).get_weights(), base.get_layer(name).get_weights())]
+        assert any(moved), f"{name} did not learn"
+    with pytest.raises(recipe.KwsError, match="backbone"):
+        recipe.fit_model(replace(config, backbone=""), _material(), progress=False, log=print)

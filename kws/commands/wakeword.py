@@ -64,6 +64,9 @@ def register(subparsers) -> None:
                        help="start the student from a model trained on real speech: \"default\" is the 12-class "
                             "backbone shipped for this (real voices only), RUN a `kws train` run directory; its layers and input rule, new "
                             f"logits, then training on the synthetic data (default: {BACKBONE_WHEN_NOT_GIVEN})")
+    train.add_argument("--freeze-blocks", type=int, metavar="N",
+                       help="keep the backbone's first convolution and its first N of 4 DS blocks as they are, "
+                            "so only the later blocks learn from the synthetic voices (default 0)")
     train.add_argument("--distill", action="store_true",
                        help="train the larger DS-CNN teacher first and distil the student from it on the same "
                             "windows (roughly twice the training time)")
@@ -93,6 +96,8 @@ def run_train(args: argparse.Namespace) -> int:
             raise KwsError(f"{name} must be at least 1, not {value}")
     if args.learning_rate is not None and not 0 < args.learning_rate < 1:
         raise KwsError(f"--learning-rate must be between 0 and 1, not {args.learning_rate:g}")
+    if args.freeze_blocks is not None and not 0 <= args.freeze_blocks <= 4:
+        raise KwsError(f"--freeze-blocks must be 0 to 4, not {args.freeze_blocks}")
     if args.mine_every < 0:
         raise KwsError(f"--mine-every must be 0 (off) or more, not {args.mine_every}")
     for folder in [*args.negatives, *args.noise, *([args.recordings] if args.recordings else [])]:
@@ -122,6 +127,10 @@ def run_train(args: argparse.Namespace) -> int:
         config = replace(config, epochs=args.epochs)
     if args.learning_rate is not None:
         config = replace(config, learning_rate=args.learning_rate)
+    if args.freeze_blocks is not None:
+        if args.freeze_blocks and not backbone:
+            raise KwsError("--freeze-blocks needs a backbone to freeze (not --backbone none)")
+        config = replace(config, freeze_blocks=args.freeze_blocks)
     cache = args.cache if args.cache is not None else DEFAULT_CACHE_DIR
     report = train_wakeword(config, args.out, cache_dir=cache, progress=not args.no_progress, log=note)
     print((args.out / "report.txt").read_text(), end="")

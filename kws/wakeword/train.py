@@ -69,6 +69,10 @@ class WakewordConfig:
     #: A `kws train` run on real speech whose layers (all but the logits) start the student,
     #: with that run's input rule: features learnt from real voices, fine-tuned on TTS. "" = none.
     backbone: str = ""
+    #: With a backbone: its first convolution and this many DS blocks stay as they are (their
+    #: batch norms too), so the features learnt from real voices cannot drift towards the TTS
+    #: voices' artefacts; only the later blocks and the logits learn the wake word.
+    freeze_blocks: int = 0
     #: Train the larger DS-CNN teacher first on the same windows, then the student on its soft
     #: targets plus the hard labels (:class:`kws.model.distill.Distiller`).
     distill: bool = False
@@ -274,6 +278,15 @@ def _load_backbone(model, backbone: str | Path, config: WakewordConfig):
     return rule
 
 
+def _freeze(model, blocks: int) -> None:
+    """Keep ``model``'s first convolution and its first ``blocks`` DS blocks as they are; a frozen
+    batch norm also stops updating its statistics (Keras runs it in inference mode)."""
+    frozen = ("conv_1",) + tuple(f"{kind}_{b}" for b in range(1, blocks + 1) for kind in ("dw", "pw"))
+    for layer in model.layers:
+        if layer.name in frozen or layer.name.rsplit("_", 1)[0] in frozen:
+            layer.trainable = False
+
+
 def _compile(model, config: WakewordConfig, steps: int) -> None:
     import keras
 
@@ -330,6 +343,10 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     first = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=0)
     first_features = mfcc_q15_clips(first[0], config.mfcc)
     rule = _load_backbone(student, config.backbone, config) if config.backbone else InputRule.fit(first_features)
+    if config.freeze_blocks:
+        if not config.backbone:
+            raise KwsError("freezing blocks needs a backbone to freeze")
+        _freeze(student, config.freeze_blocks)
     pick = np.linspace(0, len(first_features) - 1, min(300, len(first_features))).astype(int)
     calibration_inputs = rule.model_input(first_features[pick])
     masks = AugmentConfig()
