@@ -9,6 +9,10 @@ have none. Pooled, every LibriSpeech speaker is tested by a model that never hea
 about 1.2 h: per threshold of the shared sweep, the false accepts of both folds over both folds'
 hours, and the mean recall of the two (the same real clips, placed into each fold's test audio).
 Each fold's calibrated threshold is its own model's; those are reported per fold.
+
+Runs of other seeds of the same folds may be pooled too (``--tags`` takes any number): the
+negative audio then counts once per model, so the pooled rate is the models' mean false accepts
+per hour, the recall their mean, which is what a user of the recipe can expect from one run.
 """
 
 from __future__ import annotations
@@ -49,11 +53,14 @@ def pool(folds: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tags", nargs=2, required=True, metavar=("FOLD0", "FOLD1"),
-                        help="the --tag of the fold-0 and the fold-1 benchmark runs")
+    parser.add_argument("--tags", nargs="+", required=True, metavar="TAG",
+                        help="the --tag of the fold-0 and the fold-1 benchmark runs (or of several seeds of each: "
+                             "their sweeps are pooled the same way, the recall averaged, the false accepts summed)")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    if len(args.tags) < 2:
+        parser.error("--tags needs at least the two folds' runs")
     runs = [json.loads((args.results / f"wakeword{tag}.json").read_text()) for tag in args.tags]
     for tag, run in zip(args.tags, runs):
         for word, result in run.items():

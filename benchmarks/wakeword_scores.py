@@ -1,0 +1,118 @@
+"""Where a wake-word model's benchmark figure comes from: its scores on each side, apart.
+
+    python benchmarks/wakeword_scores.py clips runs/wakeword/alexa_final_fold1 runs/wakeword/alexa_v1200r1_f1
+    python benchmarks/wakeword_scores.py negatives --fold 1 runs/wakeword/alexa_final_fold1
+
+``clips``: every readable real recording of the model's word (``../shared/data/wakewords/``),
+trimmed as the benchmark trims it, alone with 1 s of silence either side; the highest smoothed
+wake-word score the live detector gives it. The share of clips at or above a few thresholds says
+how well the model knows real people's voices, with no background and no negative in play.
+
+``negatives``: the benchmark's negative audio of one LibriSpeech fold (its test speakers and the
+background-noise files, in the benchmark's order); the highest-scoring moments, with the file
+and the second they fall in. At "no false accept" the best of these decides the threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+THRESHOLDS = (0.5, 0.6, 0.8, 0.9)
+
+
+def smoothed_wake_scores(model, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frame of each inference, the detector's smoothed wake-word probability there) over ``samples``."""
+    from kws.detector import Detector, DetectorConfig
+    from kws.stream_eval import score_stream
+
+    config = DetectorConfig()
+    scores = score_stream(Detector(model, config), samples)
+    wake = len(model.labels) - 1  # the wake-word models label it last
+    q = model.output_quantization
+    raw = scores.scores[:, wake].astype(np.int64) - q.zero_point
+    # The detector's running mean of the last `smoothing` inferences (fewer at the start).
+    sums = np.convolve(raw, np.ones(config.smoothing, dtype=np.int64))[: len(raw)]
+    counts = np.minimum(np.arange(1, len(raw) + 1), config.smoothing)
+    return scores.frames, sums * q.scale / counts
+
+
+def clips(args: argparse.Namespace) -> None:
+    from bench_wakeword import FOLDERS, readable_clips
+
+    from kws.audio import load_audio
+    from kws.model_file import load_model
+    from kws.stream_eval import trim
+
+    for model_dir in args.models:
+        model = load_model(Path(model_dir) / "model.json")
+        word = model.labels[-1]
+        paths, _ = readable_clips(args.data / "wakewords" / FOLDERS.get(word, word.replace(" ", "_")))
+        silence = np.zeros(16000, dtype=np.int16)
+        best = {}
+        for path in paths:
+            samples = load_audio(path, sample_rate=16000).samples
+            start, end = trim(samples, 16000)
+            _, smoothed = smoothed_wake_scores(model, np.concatenate([silence, samples[start:end], silence]))
+            best[path.name] = round(float(smoothed.max()), 4)
+        values = np.array(list(best.values()))
+        shares = {f"{t:g}": round(float((values >= t).mean()), 3) for t in THRESHOLDS}
+        print(json.dumps({"model": str(model_dir), "word": word, "clips": len(values), "share_at_or_above": shares}))
+
+
+def negatives(args: argparse.Namespace) -> None:
+    from kws.audio import load_audio
+    from kws.model_file import load_model
+    from kws.stream_eval import audio_files, load_negatives
+
+    files = audio_files([args.runs / "librispeech_split" / f"fold{args.fold}" / "test",
+                         args.data / "speech_commands_v2_test_dev" / "_background_noise_"])
+    audio = load_negatives(files, seconds=3600, seed=0)  # the benchmark's --minutes 60, --seed 0
+    starts = np.cumsum([0] + [len(load_audio(f, sample_rate=16000).samples) for f in audio.files])
+    for model_dir in args.models:
+        model = load_model(Path(model_dir) / "model.json")
+        frames, smoothed = smoothed_wake_scores(model, audio.samples)
+        top: list[dict] = []
+        for i in np.argsort(-smoothed):
+            end = int(frames[i]) * model.mfcc.hop_length + model.mfcc.frame_length
+            # One entry per moment: inferences within 2 s of a listed one are the same event.
+            if any(abs(end - t["end"]) < 2 * 16000 for t in top):
+                continue
+            k = int(np.searchsorted(starts, end, side="right")) - 1
+            top.append({"end": end, "score": round(float(smoothed[i]), 3),
+                        "file": audio.files[k].name, "second": round((end - starts[k]) / 16000, 1)})
+            if len(top) == args.top:
+                break
+        print(json.dumps({"model": str(model_dir), "fold": args.fold, "hours": round(len(audio.samples) / 16000 / 3600, 3),
+                          "top": [{k: v for k, v in t.items() if k != "end"} for t in top]}, indent=1))
+
+
+def main() -> None:
+    from kws.console import quiet_tensorflow
+
+    quiet_tensorflow()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "wakeword")
+    sub = parser.add_subparsers(dest="what", required=True)
+    on_clips = sub.add_parser("clips", help="each real recording's best score, alone")
+    on_clips.add_argument("models", nargs="+", type=Path)
+    on_clips.set_defaults(run=clips)
+    on_negatives = sub.add_parser("negatives", help="the highest-scoring moments of a fold's negative audio")
+    on_negatives.add_argument("--fold", type=int, choices=(0, 1), required=True)
+    on_negatives.add_argument("--top", type=int, default=6)
+    on_negatives.add_argument("models", nargs="+", type=Path)
+    on_negatives.set_defaults(run=negatives)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
