@@ -151,6 +151,46 @@ def test_confusables_are_parts_and_neighbours_never_the_wake_word():
     assert "alex" in single and "lexa" in single and len(single) >= 8
 
 
+def test_cmu_lexicon_neighbours_skip_the_wake_word_said_sloppily(tmp_path):
+    """Dictionary neighbours: ARPAbet without stress, the first pronunciation of a word; ranked by
+    relative phoneme distance; never a homophone, a word containing the wake word's sounds, the
+    wake word with sounds dropped, or one nearer than min_distance."""
+    from kws.wakeword.confusables import cmu_lexicon, lexicon_neighbours
+
+    entries = {
+        "alexa": "((ax) 0) ((l eh k) 1) ((s ax) 0)",
+        "alexas": "((ax) 0) ((l eh k) 1) ((s ax z) 0)",  # contains the wake word
+        "aleksa": "((ax) 0) ((l eh k) 1) ((s ax) 0)",  # homophone
+        "lexa": "((l eh k) 1) ((s ax) 0)",  # sounds dropped
+        "alexi": "((ax) 0) ((l eh k) 1) ((s iy) 0)",  # 1 of 6 sounds: too near
+        "alexis": "((ax) 0) ((l eh k) 1) ((s ih s) 0)",  # 2 of 7
+        "lexus": "((l eh k) 1) ((s ax s) 0)",  # 2 of 6
+        "flexer": "((f l eh k) 1) ((s er) 0)",  # 2 of 6, level with lexus: alphabetical
+        "banana": "((b ax) 0) ((n ae) 1) ((n ax) 0)",  # 4 of 6
+    }
+    lines = ["MNCL"] + [f'("{word}" nil ({sounds}))' for word, sounds in entries.items()]
+    lines.insert(2, '("alexa" n (((z z z) 1)))')  # a second pronunciation: ignored
+    path = tmp_path / "cmudict.out"
+    path.write_text("\n".join(lines) + "\n")
+    lexicon = cmu_lexicon(path)
+    assert lexicon["alexa"] == ("ax", "l", "eh", "k", "s", "ax") and lexicon["flexer"] == ("f", "l", "eh", "k", "s", "er")
+    assert lexicon_neighbours("alexa", count=10, lexicon=lexicon) == ["alexis", "flexer", "lexus", "banana"]
+    assert lexicon_neighbours("alexa", count=2, lexicon=lexicon) == ["alexis", "flexer"]
+    assert lexicon_neighbours("nova", count=5, lexicon=lexicon) == []
+    assert cmu_lexicon(tmp_path / "absent") == {}
+
+
+@needs_espeak
+def test_confusables_take_dictionary_neighbours_else_everyday_words():
+    from kws.wakeword.confusables import VOCABULARY, confusables, phonemes
+
+    lexicon = {"alexa": ("ax", "l", "eh", "k", "s", "ax"), "lexus": ("l", "eh", "k", "s", "ax", "s")}
+    assert "lexus" in confusables("alexa", lexicon=lexicon)
+    without = confusables("alexa", lexicon={})
+    assert "lexus" not in without and any(t in VOCABULARY for t in without)
+    assert all(phonemes(t) != phonemes("alexa") for t in without)
+
+
 @needs_espeak
 def test_voice_grid_covers_voices_and_variants_deterministically():
     from kws.wakeword.tts import espeak_variants, espeak_voices, voice_grid

@@ -11,8 +11,9 @@ DESCRIPTION = """\
 Make a wake-word model from its text. The wake word is spoken by hundreds of synthetic voices
 (every English espeak-ng voice and variant at many rates and pitches, flite's and festival's
 voices, and where installed RHVoice, SVOX Pico and Piper's neural joe voice),
-against negatives that sound like it (its parts and phoneme neighbours, e.g. "hey" and "nova"
-for "hey nova"), other synthetic speech, noise, and the folders you give. Every training window
+against negatives that sound like it (its parts, such as "nova" for "hey nova", and phoneme
+neighbours from the CMU Pronouncing Dictionary that festival installs, such as "hey neva", or
+"alexis" and "lexus" for "alexa"), other synthetic speech, noise, and the folders you give. Every training window
 goes through a simulated room: reverberation, background noise at an SNR, a cheap microphone's
 band-limit, gain. The model is the int8 DS-CNN-S with labels _silence_, _unknown_ and the wake
 word; it starts from a model trained on real speech (--backbone) and, every few epochs, adds

@@ -6,17 +6,23 @@ syllable marks removed). From the wake phrase we derive, deterministically:
 * each word alone, and every run of consecutive words shorter than the phrase ("hey", "nova");
 * the words in another order ("nova hey");
 * letter prefixes and suffixes of each word of at least 3 letters ("nov", "ova", "alex", "lexa");
-* the phrase with one word swapped for a phoneme neighbour from :data:`VOCABULARY` ("hey over"),
-  and the nearest neighbours alone ("over", "nevada").
+* the phrase with one word swapped for a phoneme neighbour ("hey over"), and the nearest
+  neighbours alone ("over", "nevada").
 
-Phoneme neighbours are ranked by the Levenshtein distance between phoneme strings, relative to
-the longer one. Nothing here contains the wake phrase itself.
+Phoneme neighbours come from the CMU Pronouncing Dictionary where it is installed (Festival's
+copy, Debian ``festlex-cmu``, which the festival voices pull in: ~105 k words, names included, so
+"alexa" finds "alexis", "lexus" and "alissa"), ranked by the Levenshtein distance between their
+ARPAbet phonemes relative to the longer one. Words the dictionary lacks, or machines without it,
+fall back to espeak-ng's phonemes of the everyday words in :data:`VOCABULARY`. Nothing here
+contains the wake phrase itself, nor a word whose phonemes contain the wake word's.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
+from pathlib import Path
 from typing import Sequence
 
 from ..errors import KwsError
@@ -130,9 +136,70 @@ def nearest(word: str, *, count: int = 5, vocabulary: Sequence[str] = VOCABULARY
     return [w for w, s in ranked if s != target][:count]
 
 
-def confusables(phrase: str, *, neighbours: int = 8) -> list[str]:
+#: Festival's copy of the CMU Pronouncing Dictionary (Debian festlex-cmu).
+CMU_LEXICON = Path("/usr/share/festival/dicts/cmu/cmudict-0.4.out")
+_LEXICON_ENTRY = re.compile(r'\("([a-z]+)" \S+ \((.*)\)\)\s*$')
+_SYLLABLE = re.compile(r"\(\(([a-z ]+)\) \d\)")
+
+
+@functools.lru_cache(maxsize=4)
+def cmu_lexicon(path: Path = CMU_LEXICON) -> dict[str, tuple[str, ...]]:
+    """word -> its ARPAbet phonemes without stress (the first pronunciation listed); {} where the
+    dictionary is not installed."""
+    try:
+        lines = Path(path).read_text(encoding="latin-1").splitlines()
+    except OSError:
+        return {}
+    lexicon: dict[str, tuple[str, ...]] = {}
+    for line in lines:
+        entry = _LEXICON_ENTRY.match(line)
+        if entry and entry.group(1) not in lexicon:
+            sounds = tuple(" ".join(_SYLLABLE.findall(entry.group(2))).split())
+            if sounds:
+                lexicon[entry.group(1)] = sounds
+    return lexicon
+
+
+def _contains(sounds: Sequence[str], part: Sequence[str]) -> bool:
+    n = len(part)
+    return any(tuple(sounds[i : i + n]) == tuple(part) for i in range(len(sounds) - n + 1))
+
+
+def _is_subsequence(part: Sequence[str], sounds: Sequence[str]) -> bool:
+    remaining = iter(sounds)
+    return all(p in remaining for p in part)
+
+
+def lexicon_neighbours(word: str, *, count: int, lexicon: dict[str, tuple[str, ...]],
+                       min_distance: float = 0.25) -> list[str]:
+    """The ``count`` words of ``lexicon`` nearest to ``word`` in phonemes; never a homophone of
+    ``word``, a word that contains all of its phonemes in a row ("alexa's" for "alexa"), nor one
+    that is the word with sounds left out ("ay" for "hey"): those are how people say the wake word
+    itself, quickly or sloppily, and would teach the model to reject it. For the same reason a
+    neighbour differs in at least ``min_distance`` of the sounds ("alexis" for "alexa", not
+    "alexi"). [] when ``word`` is not in ``lexicon``."""
+    target = lexicon.get(word)
+    if not target:
+        return []
+    slack = max(2, len(target) // 2)
+    scored = []
+    for other, sounds in lexicon.items():
+        if (other == word or abs(len(sounds) - len(target)) > slack or _contains(sounds, target)
+                or _is_subsequence(sounds, target)):
+            continue
+        relative = edit_distance(target, sounds) / max(len(target), len(sounds))
+        if relative >= min_distance:
+            scored.append((relative, other))
+    return [other for _, other in sorted(scored)[:count]]
+
+
+def confusables(phrase: str, *, neighbours: int = 8, lexicon_neighbours_count: int = 24,
+                lexicon: dict[str, tuple[str, ...]] | None = None) -> list[str]:
     """Texts that sound like parts of ``phrase`` or like it, never ``phrase`` itself; sorted,
-    unique."""
+    unique. Each word of the phrase brings ``lexicon_neighbours_count`` / words dictionary
+    neighbours (``lexicon``: the CMU dictionary by default), or ``neighbours`` / words from
+    :data:`VOCABULARY` when the dictionary lacks it."""
+    lexicon = cmu_lexicon() if lexicon is None else lexicon
     phrase = normalise(phrase)
     words = phrase.split()
     if not words:
@@ -149,7 +216,8 @@ def confusables(phrase: str, *, neighbours: int = 8) -> list[str]:
             out.add(word[:k])
             out.add(word[-k:])
     for i, word in enumerate(words):
-        for near in nearest(word, count=max(3, neighbours // n)):
+        near_words = lexicon_neighbours(word, count=max(6, lexicon_neighbours_count // n), lexicon=lexicon)
+        for near in near_words or nearest(word, count=max(3, neighbours // n)):
             out.add(near)
             if n > 1:
                 out.add(" ".join(words[:i] + [near] + words[i + 1 :]))
