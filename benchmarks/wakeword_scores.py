@@ -29,19 +29,15 @@ THRESHOLDS = (0.5, 0.6, 0.8, 0.9)
 
 
 def smoothed_wake_scores(model, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(frame of each inference, the detector's smoothed wake-word probability there) over ``samples``."""
-    from kws.detector import Detector, DetectorConfig
-    from kws.stream_eval import score_stream
+    """(end time in seconds of each inference, the detector's smoothed wake-word probability there)
+    over ``samples``: the sums :class:`kws.stream_eval.ThresholdSweep` thresholds, as probabilities."""
+    from kws.detector import Detector
+    from kws.stream_eval import ThresholdSweep, score_stream
 
-    config = DetectorConfig()
-    scores = score_stream(Detector(model, config), samples)
-    wake = len(model.labels) - 1  # the wake-word models label it last
-    q = model.output_quantization
-    raw = scores.scores[:, wake].astype(np.int64) - q.zero_point
-    # The detector's running mean of the last `smoothing` inferences (fewer at the start).
-    sums = np.convolve(raw, np.ones(config.smoothing, dtype=np.int64))[: len(raw)]
-    counts = np.minimum(np.arange(1, len(raw) + 1), config.smoothing)
-    return scores.frames, sums * q.scale / counts
+    detector = Detector(model)
+    sweep = ThresholdSweep(detector, score_stream(detector, samples))
+    ends = np.array([detector.end_time(int(frame)) for frame in sweep.frames])
+    return ends, sweep.best_sum * sweep.scale / sweep.count
 
 
 def clips(args: argparse.Namespace) -> None:
@@ -75,19 +71,19 @@ def negatives(args: argparse.Namespace) -> None:
     files = audio_files([args.runs / "librispeech_split" / f"fold{args.fold}" / "test",
                          args.data / "speech_commands_v2_test_dev" / "_background_noise_"])
     audio = load_negatives(files, seconds=3600, seed=0)  # the benchmark's --minutes 60, --seed 0
-    starts = np.cumsum([0] + [len(load_audio(f, sample_rate=16000).samples) for f in audio.files])
+    starts = np.cumsum([0] + [len(load_audio(f, sample_rate=16000).samples) for f in audio.files]) / 16000
     for model_dir in args.models:
         model = load_model(Path(model_dir) / "model.json")
-        frames, smoothed = smoothed_wake_scores(model, audio.samples)
+        ends, smoothed = smoothed_wake_scores(model, audio.samples)
         top: list[dict] = []
         for i in np.argsort(-smoothed):
-            end = int(frames[i]) * model.mfcc.hop_length + model.mfcc.frame_length
+            end = float(ends[i])
             # One entry per moment: inferences within 2 s of a listed one are the same event.
-            if any(abs(end - t["end"]) < 2 * 16000 for t in top):
+            if any(abs(end - t["end"]) < 2 for t in top):
                 continue
             k = int(np.searchsorted(starts, end, side="right")) - 1
             top.append({"end": end, "score": round(float(smoothed[i]), 3),
-                        "file": audio.files[k].name, "second": round((end - starts[k]) / 16000, 1)})
+                        "file": audio.files[k].name, "second": round(end - starts[k], 1)})
             if len(top) == args.top:
                 break
         print(json.dumps({"model": str(model_dir), "fold": args.fold, "hours": round(len(audio.samples) / 16000 / 3600, 3),
