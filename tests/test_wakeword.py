@@ -315,7 +315,12 @@ def test_calibrated_threshold_meets_its_target_on_the_calibration_audio(quick_mo
     calibration = report["calibration"]
     sweep = {row["threshold"]: row for row in calibration["sweep"]}
     chosen = sweep[calibration["threshold"]]
-    if calibration["target_met"]:
+    if calibration["target_met"] and calibration["method"] == "tail estimate":
+        # Too little audio to count the target: the fitted rate meets it, at most one counted.
+        assert calibration["estimated_fa_per_hour"] <= calibration["target_fa_per_hour"]
+        assert chosen["false_accepts"] <= 1
+    elif calibration["target_met"]:
+        assert calibration["method"] == "count"
         assert chosen["fa_per_hour"] <= calibration["target_fa_per_hour"]
         # No threshold with at most the target has fewer false rejects.
         better = [r for r in sweep.values() if r["fa_per_hour"] <= calibration["target_fa_per_hour"]
@@ -326,6 +331,50 @@ def test_calibrated_threshold_meets_its_target_on_the_calibration_audio(quick_mo
     # The sweep is monotone: a higher threshold never fires more.
     ordered = [sweep[t] for t in sorted(sweep)]
     assert all(a["false_accepts"] >= b["false_accepts"] for a, b in zip(ordered, ordered[1:]))
+
+
+def _sweep(counts: dict[float, int], *, hours: float):
+    from kws.stream_eval import ThresholdResult
+
+    # False rejects fall as the threshold falls, so the lowest allowed threshold is the best.
+    return [ThresholdResult(t, 100, int(100 * t), {}, n, 0, 0.0, hours * 3600, ()) for t, n in counts.items()]
+
+
+def test_tail_fit_finds_where_an_exponential_tail_meets_the_target():
+    from kws.wakeword.calibrate import THRESHOLDS, tail_threshold
+
+    # 200 false accepts at 0.05, falling by e every 0.08: 0.5/h over 0.7 h is met at
+    # t = 0.05 + 0.08 ln(200 / 0.35) = 0.558.
+    counts = {t: int(round(200 * np.exp(-(t - 0.05) / 0.08))) for t in THRESHOLDS}
+    fit = tail_threshold(_sweep(counts, hours=0.7), hours=0.7, target_fa_per_hour=0.5)
+    exact = 0.05 + 0.08 * np.log(200 / 0.35)
+    # The sweep counts whole false accepts; rounding them moves the fit by about one 0.01 step.
+    assert fit is not None and fit.start == 0.24 and fit.events == 19
+    assert abs(fit.threshold - exact) < 0.02, (fit, exact)
+    assert fit.fa_per_hour(exact) == pytest.approx(0.5, rel=0.2)
+    # Nothing to fit when the model hardly fires at all.
+    assert tail_threshold(_sweep({0.1: 3, 0.5: 1, 0.9: 0}, hours=0.7), hours=0.7, target_fa_per_hour=0.5) is None
+
+
+def test_short_calibration_audio_estimates_the_rate_instead_of_counting_one_outlier():
+    from kws.stream_eval import pick_target
+    from kws.wakeword.calibrate import THRESHOLDS, choose_threshold
+
+    # An exponential tail plus one outlier at 0.93: counting puts the threshold above the outlier.
+    counts = {t: int(round(200 * np.exp(-(t - 0.05) / 0.08))) + (t <= 0.93) for t in THRESHOLDS}
+    short = _sweep(counts, hours=0.7)
+    method, chosen, fit = choose_threshold(short, hours=0.7, target_fa_per_hour=0.5)
+    assert method == "tail estimate" and fit is not None
+    assert chosen.threshold == min(t for t in THRESHOLDS if t >= fit.threshold) < 0.93
+    assert chosen.false_accepts <= 1
+    # Enough audio to count the target (7 false accepts in 14 h): the count decides.
+    long = _sweep(counts, hours=14)
+    method, chosen, fit = choose_threshold(long, hours=14, target_fa_per_hour=0.5)
+    assert method == "count" and fit is None and chosen is pick_target(long, 0.5) and chosen.false_accepts <= 7
+    # Never where the calibration audio itself shows more than one false accept.
+    crowded = {t: (n if t < 0.5 else 2 if t < 0.9 else 0) for t, n in counts.items()}
+    method, chosen, _ = choose_threshold(_sweep(crowded, hours=0.7), hours=0.7, target_fa_per_hour=0.5)
+    assert method == "count" or chosen.threshold >= 0.9
 
 
 def test_quick_model_scores_the_wake_word_above_negatives(quick_model, tmp_path):

@@ -10,8 +10,13 @@ rejects at no more than the target false accepts per hour is chosen
 accepts (then the lowest) is chosen and the report says the target was not met.
 
 A stream of H hours measures false accepts in steps of 1/H per hour: with less than 1/target
-hours of negatives, meeting the target means no false accept at all. The report states that
-resolution.
+hours of negatives, meeting the target means no false accept at all, and the threshold lands just
+above the single highest-scoring negative moment, wherever one outlier puts it. There the rate is
+estimated instead (:func:`tail_threshold`): the scores of the false accepts above a threshold
+``u`` are taken as exponentially distributed (a peaks-over-threshold model of the tail), their
+mean excess read off the sweep, and the threshold put where the fitted rate meets the target,
+but never where the calibration audio itself shows more than one false accept. The report
+states the method and, for the estimate, the rate it expects at the threshold.
 """
 
 from __future__ import annotations
@@ -30,6 +35,53 @@ from ..stream_eval import (Clip, KeywordStream, ThresholdResult, ThresholdSweep,
 THRESHOLDS = tuple(round(t, 4) for t in list(np.arange(0.05, 0.99, 0.01)) + [0.99, 0.995, 0.998, 1.0])
 
 
+#: The tail fit starts at the lowest threshold with at most this many false accepts ...
+TAIL_EVENTS = 20
+#: ... and needs at least this many there; a model that hardly ever fires gives no tail to fit.
+MIN_TAIL_EVENTS = 5
+
+
+@dataclass(frozen=True)
+class TailEstimate:
+    threshold: float  # where the fitted rate meets the target (not snapped to the grid)
+    start: float  # u: the lowest threshold of the fit
+    events: int  # false accepts at u
+    mean_excess: float  # the exponential's mean: score above u, averaged over the false accepts
+    hours: float
+
+    def fa_per_hour(self, threshold: float) -> float:
+        """The fitted false accepts per hour at ``threshold`` (>= ``start``)."""
+        return self.events * float(np.exp(-(threshold - self.start) / self.mean_excess)) / self.hours
+
+
+def tail_threshold(results: Sequence[ThresholdResult], *, hours: float, target_fa_per_hour: float,
+                   tail_events: int = TAIL_EVENTS, min_events: int = MIN_TAIL_EVENTS) -> TailEstimate | None:
+    """An exponential tail fitted to a threshold sweep's false accepts, or None where the sweep
+    has fewer than ``min_events`` false accepts at the lowest threshold with at most
+    ``tail_events`` (nothing to fit).
+
+    With N(t) the false accepts at threshold t, u the lowest swept threshold with N(u) <=
+    ``tail_events``: N(t) = N(u) exp(-(t - u) / b) for t >= u, where b, the mean excess, is the
+    area under N above u over N(u) (the integral of a survival function is its mean), by the
+    trapezoid rule on the swept thresholds. The target rate r over H hours is met at
+    t = u + b ln(N(u) / (r H)).
+    """
+    if hours <= 0 or target_fa_per_hour <= 0:
+        raise ValueError("hours and target_fa_per_hour must be positive")
+    ordered = sorted(results, key=lambda r: r.threshold)
+    thresholds = np.array([r.threshold for r in ordered])
+    counts = np.array([r.false_accepts for r in ordered], dtype=np.float64)
+    within = np.flatnonzero(counts <= tail_events)
+    if not len(within) or counts[within[0]] < min_events:
+        return None
+    i = int(within[0])
+    events, start = counts[i], float(thresholds[i])
+    area = float(np.sum((counts[i + 1:] + counts[i:-1]) / 2 * np.diff(thresholds[i:])))
+    mean_excess = max(area / float(events), 1e-6)
+    threshold = start + mean_excess * float(np.log(events / (target_fa_per_hour * hours)))
+    return TailEstimate(float(threshold), start, int(events), float(mean_excess), float(hours))
+
+
 @dataclass
 class Calibration:
     threshold: float
@@ -40,6 +92,10 @@ class Calibration:
     negative_seconds: float
     positive_seconds: float
     positives: int
+    #: "count": the false accepts counted on the calibration audio met the target;
+    #: "tail estimate": the audio was too short to count the target (see the module's docstring)
+    method: str = "count"
+    tail: TailEstimate | None = None
 
     def to_dict(self) -> dict:
         seconds = self.negative_seconds + self.positive_seconds
@@ -47,6 +103,10 @@ class Calibration:
             "threshold": self.threshold,
             "target_fa_per_hour": self.target_fa_per_hour,
             "target_met": self.met,
+            "method": self.method,
+            "estimated_fa_per_hour": round(self.tail.fa_per_hour(self.threshold), 4) if self.tail else None,
+            "tail_fit": ({"start": self.tail.start, "false_accepts_at_start": self.tail.events,
+                          "mean_excess": round(self.tail.mean_excess, 4)} if self.tail else None),
             "at_threshold": self.chosen.to_dict(),
             "recall": round(1.0 - self.chosen.false_reject_rate, 6),
             "negative_hours": round(self.negative_seconds / 3600, 4),
@@ -78,12 +138,32 @@ def calibrate(model: KwsModel, detector_config: DetectorConfig, *, positives: Se
     negative = ThresholdSweep(detector, negative_scores)
     results = [evaluate_threshold(t, positive, negative, stream, seconds_negative=negative_scores.seconds)
                for t in thresholds]
-    chosen = pick_target(results, target_fa_per_hour)
+    method, chosen, tail = choose_threshold(results, hours=(negative_scores.seconds + stream.duration) / 3600,
+                                            target_fa_per_hour=target_fa_per_hour)
     met = chosen is not None
     if chosen is None:
         chosen = min(results, key=lambda r: (r.false_accepts, r.false_rejects, r.threshold))
     return Calibration(chosen.threshold, target_fa_per_hour, met, chosen, results, negative_scores.seconds,
-                       stream.duration, len(stream.keywords)), stream
+                       stream.duration, len(stream.keywords), method, tail), stream
+
+
+def choose_threshold(results: Sequence[ThresholdResult], *, hours: float, target_fa_per_hour: float
+                     ) -> tuple[str, ThresholdResult | None, TailEstimate | None]:
+    """(method, the chosen sweep row or None if the target is not met, the tail fit if used).
+
+    Where the audio holds at least one false accept at the target rate, the count decides
+    (:func:`kws.stream_eval.pick_target`); otherwise the lowest swept threshold at or above the
+    tail estimate with at most one false accept counted, or the count's rule if there is no tail.
+    """
+    if target_fa_per_hour * hours >= 1:
+        return "count", pick_target(results, target_fa_per_hour), None
+    tail = tail_threshold(results, hours=hours, target_fa_per_hour=target_fa_per_hour)
+    if tail is None:
+        return "count", pick_target(results, target_fa_per_hour), None
+    candidates = [r for r in results if r.threshold >= tail.threshold - 1e-9 and r.false_accepts <= 1]
+    if not candidates:
+        return "count", pick_target(results, target_fa_per_hour), None
+    return "tail estimate", min(candidates, key=lambda r: r.threshold), tail
 
 
 def det_figure(calibration: Calibration, *, title: str) -> bytes:

@@ -511,7 +511,9 @@ def report_text(report: dict[str, Any]) -> str:
         f'({report["data"]["voices"]["training"]} voices), {report["data"]["confusable_clips"]} confusable clips, '
         f'{report["data"]["other_speech_seconds"]:.0f} s other speech',
         f'threshold {c["threshold"]:g} for {c["target_fa_per_hour"]:g} false accepts/h: '
-        + ("met" if c["target_met"] else "NOT met") + " on the calibration audio",
+        + ("met" if c["target_met"] else "NOT met") + " on the calibration audio"
+        + (f' (estimated {c["estimated_fa_per_hour"]:.2f}/h from the tail of its false accepts: too short to count)'
+           if c.get("method") == "tail estimate" else ""),
         f'  recall {100 * c["recall"]:.1f}% on {c["held_out_positives"]} held-out TTS clips '
         f'(by SNR: {", ".join(f"{k} dB {100 * (1 - v):.0f}%" for k, v in at["false_reject_rate_by_snr"].items() if v is not None)})',
         f'  {at["false_accepts"]} false accepts in {c["negative_hours"] + c["positive_stream_hours"]:.2f} h '
