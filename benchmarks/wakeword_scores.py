@@ -52,15 +52,24 @@ def clips(args: argparse.Namespace) -> None:
         word = model.labels[-1]
         paths, _ = readable_clips(args.data / "wakewords" / FOLDERS.get(word, word.replace(" ", "_")))
         silence = np.zeros(16000, dtype=np.int16)
-        best = {}
+        best, seconds = {}, {}
         for path in paths:
             samples = load_audio(path, sample_rate=16000).samples
             start, end = trim(samples, 16000)
             _, smoothed = smoothed_wake_scores(model, np.concatenate([silence, samples[start:end], silence]))
             best[path.name] = round(float(smoothed.max()), 4)
+            seconds[path.name] = (end - start) / 16000
         values = np.array(list(best.values()))
         shares = {f"{t:g}": round(float((values >= t).mean()), 3) for t in THRESHOLDS}
-        print(json.dumps({"model": str(model_dir), "word": word, "clips": len(values), "share_at_or_above": shares}))
+        record = {"model": str(model_dir), "word": word, "clips": len(values), "share_at_or_above": shares}
+        if args.by_duration:
+            # The trimmed clip's length (speech and whatever noise the energy trim keeps).
+            lengths = np.array(list(seconds.values()))
+            edges = [0.0, 0.7, 0.8, 0.9, 1.0, 1.1, 1.3, np.inf]
+            record["share_at_or_above_0.5_by_seconds"] = {
+                f"{lo:g}-{hi:g}": {"clips": int(inside.sum()), "share": round(float((values[inside] >= 0.5).mean()), 3)}
+                for lo, hi in zip(edges, edges[1:]) if (inside := (lengths >= lo) & (lengths < hi)).any()}
+        print(json.dumps(record))
 
 
 def negatives(args: argparse.Namespace) -> None:
@@ -99,6 +108,8 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "wakeword")
     sub = parser.add_subparsers(dest="what", required=True)
     on_clips = sub.add_parser("clips", help="each real recording's best score, alone")
+    on_clips.add_argument("--by-duration", action="store_true",
+                          help="also the share at or above 0.5 by the trimmed clip's length")
     on_clips.add_argument("models", nargs="+", type=Path)
     on_clips.set_defaults(run=clips)
     on_negatives = sub.add_parser("negatives", help="the highest-scoring moments of a fold's negative audio")

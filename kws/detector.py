@@ -86,6 +86,22 @@ def model_threshold(model: KwsModel) -> float | None:
     return threshold
 
 
+def model_refractory_ms(model: KwsModel) -> float | None:
+    """The refractory time recorded in a model's JSON (``"detector": {"refractory_ms": MS}``), or
+    None. A wake word with a window longer than 1 s records that window: the word stays in view
+    for as long as the window is, and must not fire a second time on its way out."""
+    recorded = model.metadata.get("detector")
+    if not isinstance(recorded, dict) or recorded.get("refractory_ms") is None:
+        return None
+    try:
+        refractory = float(recorded["refractory_ms"])
+    except (TypeError, ValueError):
+        raise KwsError(f"{model.json_path} has an invalid detector.refractory_ms ({recorded['refractory_ms']!r})") from None
+    if not 0.0 <= refractory < 60_000:
+        raise KwsError(f"{model.json_path} has an invalid detector.refractory_ms ({refractory}; expected 0 to 60000)")
+    return refractory
+
+
 def threshold_sums(threshold: float, output_scale: float, smoothing: int) -> list[int]:
     """The integer a moving sum of ``count`` offsets (score - zero point) must reach, for
     count = 1..smoothing: ``ceil(threshold / output_scale * count)``."""

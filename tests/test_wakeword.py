@@ -255,8 +255,8 @@ def test_festival_voices_speak_and_join_the_grid(tmp_path):
 # --- the per-model threshold -----------------------------------------------------------------------
 
 
-def _args(threshold=None):
-    return SimpleNamespace(keywords=None, every=10, smoothing=3, threshold=threshold, refractory=1000.0)
+def _args(threshold=None, refractory=None):
+    return SimpleNamespace(keywords=None, every=10, smoothing=3, threshold=threshold, refractory=refractory)
 
 
 def test_detect_uses_the_recorded_threshold_unless_given_one():
@@ -276,6 +276,14 @@ def test_detect_uses_the_recorded_threshold_unless_given_one():
 
     with pytest.raises(KwsError, match="detector.threshold"):
         detector_config(_args(), broken)
+    # The refractory time too: a 1.5-second wake word records 1500 ms.
+    assert detector_config(_args(), default).refractory_ms == 1000.0
+    longer = replace(default, metadata={**default.metadata, "detector": {"threshold": 0.8, "refractory_ms": 1500.0}})
+    assert detector_config(_args(), longer).refractory_ms == 1500.0
+    assert detector_config(_args(refractory=800.0), longer).refractory_ms == 800.0
+    broken = replace(default, metadata={**default.metadata, "detector": {"refractory_ms": "soon"}})
+    with pytest.raises(KwsError, match="detector.refractory_ms"):
+        detector_config(_args(), broken)
 
 
 # --- kws wakeword train --quick --------------------------------------------------------------------
@@ -288,8 +296,10 @@ def quick_model(tmp_path_factory) -> Path:
     pytest.importorskip("tensorflow")
     work = tmp_path_factory.mktemp("wakeword")
     out = work / "hey_nova"
-    status = main(["wakeword", "train", "hey nova", "--quick", "--out", str(out), "--cache", str(work / "cache"),
-                   "--no-progress"])
+    # A 1.5-second window, not the default 1 s: every other model in the tests has 1 s, and the
+    # longer one must go through the same detector, export and firmware.
+    status = main(["wakeword", "train", "hey nova", "--quick", "--window", "1.5", "--out", str(out),
+                   "--cache", str(work / "cache"), "--no-progress"])
     assert status == 0
     return out
 
@@ -302,6 +312,7 @@ def test_quick_run_writes_a_usable_model(quick_model):
         assert (quick_model / name).stat().st_size > 0, name
     model = load_model(quick_model)  # through the folder, as `kws detect --model DIR` does
     assert model.labels == ("_silence_", "_unknown_", "hey nova")
+    assert model.clip_samples == 24000 and model.n_frames == model.mfcc.n_frames(24000)
     assert set(model.metadata["architecture"]["ops"]) <= {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D",
                                                           "FULLY_CONNECTED", "SOFTMAX"}
     assert model.input_quantization.zero_point == 0
@@ -331,6 +342,16 @@ def test_calibrated_threshold_meets_its_target_on_the_calibration_audio(quick_mo
     # The sweep is monotone: a higher threshold never fires more.
     ordered = [sweep[t] for t in sorted(sweep)]
     assert all(a["false_accepts"] >= b["false_accepts"] for a, b in zip(ordered, ordered[1:]))
+
+
+def test_window_sets_the_clip_length_and_a_refractory_time_as_long():
+    from kws.wakeword.train import WakewordConfig, with_window
+
+    default = with_window(WakewordConfig(wake_word="alexa"))
+    assert default.window.clip_samples == 16000 and default.detector.refractory_ms == 1000.0
+    # A word stays in a 1.5-second window for 1.5 s: no second detection on its way out.
+    longer = with_window(WakewordConfig(wake_word="smart mirror", window_seconds=1.5))
+    assert longer.window.clip_samples == 24000 and longer.detector.refractory_ms == 1500.0
 
 
 def _sweep(counts: dict[float, int], *, hours: float):
@@ -392,7 +413,7 @@ def test_quick_model_scores_the_wake_word_above_negatives(quick_model, tmp_path)
 
     def wake_scores(texts):
         clips = [trim_clip(synthesize(t, v, cache_dir=tmp_path)) for t in texts for v in voices]
-        windows = np.stack([place(c, 16000, 1600) for c in clips])
+        windows = np.stack([place(c, model.clip_samples, 1600) for c in clips])
         features = mfcc_q15_clips(windows, model.mfcc)
         return np.array([classifier.probabilities(classifier.scores(f))[2] for f in features])
 
@@ -439,6 +460,9 @@ def test_firmware_takes_the_wake_word_model(quick_model, tmp_path, capsys):
     record = json.loads((build / "size.json").read_text())
     assert record["pipeline"]["labels"] == list(model.labels)
     assert record["pipeline"]["detector"]["threshold"] == model_threshold(model)
+    # The 1.5-second window and the refractory time it brings reach the image.
+    assert json.loads(expected[0])["frame"] == model.n_frames - 1 == 73
+    assert record["pipeline"]["detector"]["refractory_ms"] == 1500.0
 
 
 @pytest.mark.parametrize("argv, message", [

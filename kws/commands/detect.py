@@ -29,22 +29,27 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
                              "200 ms at a 20 ms hop)")
     parser.add_argument("--smoothing", type=int, default=default.smoothing, metavar="N",
                         help=f"average the scores of the last N inferences (default {default.smoothing})")
-    parser.add_argument("--refractory", type=float, default=default.refractory_ms, metavar="MS",
-                        help=f"after a detection, none for MS milliseconds (default {default.refractory_ms:g})")
+    parser.add_argument("--refractory", type=float, default=None, metavar="MS",
+                        help="after a detection, none for MS milliseconds (default: what the model records, e.g. "
+                             f"a wake word's window when longer than 1 s, else {default.refractory_ms:g})")
 
 
 def detector_config(args: argparse.Namespace, model=None):
     """The detector settings of the command line. Without --threshold: the threshold ``model``
     records (see kws.detector.model_threshold), else DetectorConfig's default."""
-    from ..detector import DetectorConfig, model_threshold
+    from ..detector import DetectorConfig, model_refractory_ms, model_threshold
 
     keywords = tuple(k.strip() for k in args.keywords.split(",") if k.strip()) if args.keywords else ()
     threshold = args.threshold
     if threshold is None:
         recorded = model_threshold(model) if model is not None else None
         threshold = recorded if recorded is not None else DetectorConfig().threshold
+    refractory = args.refractory
+    if refractory is None:
+        recorded = model_refractory_ms(model) if model is not None else None
+        refractory = recorded if recorded is not None else DetectorConfig().refractory_ms
     return DetectorConfig(inference_every=args.every, smoothing=args.smoothing, threshold=threshold,
-                          refractory_ms=args.refractory, keywords=keywords)
+                          refractory_ms=refractory, keywords=keywords)
 
 
 def register(subparsers) -> None:

@@ -68,6 +68,9 @@ def register(subparsers) -> None:
     train.add_argument("--freeze-blocks", type=int, metavar="N",
                        help="keep the backbone's first convolution and its first N of 4 DS blocks as they are, "
                             "so only the later blocks learn from the synthetic voices (default 0)")
+    train.add_argument("--window", type=float, metavar="SECONDS",
+                       help="seconds of audio the model looks at, 1 to 2 (default 1; a long phrase said slowly may not "
+                            "fit in 1 s, but a longer window also hears more other speech)")
     train.add_argument("--distill", action="store_true",
                        help="train the larger DS-CNN teacher first and distil the student from it on the same "
                             "windows (roughly twice the training time)")
@@ -99,6 +102,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise KwsError(f"--learning-rate must be between 0 and 1, not {args.learning_rate:g}")
     if args.freeze_blocks is not None and not 0 <= args.freeze_blocks <= 4:
         raise KwsError(f"--freeze-blocks must be 0 to 4, not {args.freeze_blocks}")
+    if args.window is not None and not 1.0 <= args.window <= 2.0:
+        raise KwsError(f"--window must be 1 to 2 seconds, not {args.window:g}")
     if args.mine_every < 0:
         raise KwsError(f"--mine-every must be 0 (off) or more, not {args.mine_every}")
     for folder in [*args.negatives, *args.noise, *([args.recordings] if args.recordings else [])]:
@@ -126,6 +131,8 @@ def run_train(args: argparse.Namespace) -> int:
         config = replace(config, positive_voices=args.voices)
     if args.epochs is not None:
         config = replace(config, epochs=args.epochs)
+    if args.window is not None:
+        config = replace(config, window_seconds=args.window)
     if args.learning_rate is not None:
         config = replace(config, learning_rate=args.learning_rate)
     if args.freeze_blocks is not None:
