@@ -61,6 +61,16 @@ def split_speakers(folder: Path, out: Path, fold: int = 0) -> tuple[Path, Path]:
     return halves
 
 
+def changed_settings(config: dict) -> dict:
+    """The recipe settings (``kws wakeword train --set``) in a model's config.json that differ
+    from today's defaults."""
+    from kws.wakeword.train import SETTABLE, WakewordConfig
+
+    defaults = WakewordConfig(wake_word="x").to_dict()
+    return {key: config[key] for key in SETTABLE
+            if key in config and json.dumps(config[key]) != json.dumps(defaults[key])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -78,6 +88,9 @@ def main() -> None:
                              "(the test stream gets shorter: one false accept weighs more per hour)")
     parser.add_argument("--no-real-negatives", action="store_true",
                         help="train without the Speech Commands negatives (synthetic negatives only)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                        help="passed to kws wakeword train --set (repeatable)")
+    parser.add_argument("--seed", type=int, help="passed to kws wakeword train --seed")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "wakeword")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--tag", default="", help="suffix of the result file names")
@@ -114,6 +127,10 @@ def main() -> None:
             argv.append("--distill")
         if args.mine_every is not None:
             argv += ["--mine-every", str(args.mine_every)]
+        for setting in args.settings:
+            argv += ["--set", setting]
+        if args.seed is not None:
+            argv += ["--seed", str(args.seed)]
         started = time.time()
         if args.evaluate_only:
             train_seconds = json.loads((out / "report.json").read_text())["timings"]["total_seconds"]
@@ -146,6 +163,8 @@ def main() -> None:
             "backbone": str(args.backbone) if args.backbone else None,
             "distilled": args.distill,
             "mine_every": json.loads((out / "config.json").read_text()).get("mine_every", 0),
+            "seed": json.loads((out / "config.json").read_text()).get("seed", 0),
+            "settings": changed_settings(json.loads((out / "config.json").read_text())),
             "librispeech": f"half the speakers in training, the other half in the test (fold {args.fold})"
                            if args.split_librispeech else "test only",
             "real_negatives_in_training": not args.no_real_negatives,

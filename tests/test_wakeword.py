@@ -206,6 +206,20 @@ def test_voice_grid_covers_voices_and_variants_deterministically():
     many = [v.name for v in voice_grid(400, seed=0) if v.engine == "espeak-ng"]
     assert len(set(many)) == len(many)
     assert all(120 <= v.rate <= 200 and 20 <= v.pitch <= 80 for v in espeak)
+    # Slower voices: the same voices, speed rates divided and duration stretches multiplied.
+    assert voice_grid(60, seed=0, slower=(1.0, 1.0)) == grid
+    slow = voice_grid(60, seed=0, slower=(1.5, 1.5))
+    assert [(v.engine, v.name, v.pitch) for v in slow] == [(v.engine, v.name, v.pitch) for v in grid]
+    for before, after in zip(grid, slow):
+        if before.engine in ("espeak-ng", "rhvoice", "pico"):
+            assert after.rate == round(before.rate / 1.5)
+        elif before.engine == "festival" and not before.name.endswith("_diphone"):
+            assert after.rate == before.rate == 100
+        else:
+            assert after.rate == round(before.rate * 1.5)
+    ranged = voice_grid(60, seed=0, slower=(1.0, 1.5))
+    assert all(b.rate / 1.5 - 1 <= r.rate <= b.rate + 1 for b, r in zip(grid, ranged) if r.engine == "espeak-ng")
+    assert ranged != grid and ranged != slow
 
 
 @needs_espeak
@@ -472,12 +486,31 @@ def test_firmware_takes_the_wake_word_model(quick_model, tmp_path, capsys):
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--learning-rate", "0"], "--learning-rate"),
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--negatives", "{tmp}/missing"], "no such file"),
     (["wakeword", "train", "hey nova"], "--out"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "wake_word=alexa"], "KEY one of"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "epochs"], "KEY=VALUE"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "epochs=many"], "not a number"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "epochs=1.5"], "epochs takes a value like 30"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "learning_rate=-1"], "learning_rate takes"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "tts_slower=[1.5]"], "tts_slower takes"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "tts_slower=[1.5,1.0]"], "range of factors"),
     (["record", "hey nova", "--out", "{tmp}/r", "--count", "0"], "--count"),
 ])
 def test_bad_input_is_one_error_line(argv, message, tmp_path, capsys):
     code = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
     line = assert_one_error_line(code, capsys.readouterr().err)
     assert message in line
+    assert not (tmp_path / "x").exists()  # nothing half-written
+
+
+def test_set_changes_recipe_settings_by_their_config_names():
+    from kws.wakeword.train import WakewordConfig, with_settings
+
+    base = WakewordConfig(wake_word="hey nova")
+    changed = with_settings(base, ["epochs=40", "learning-rate=0.001", "tts_slower=[1, 1.4]", "average_epochs=5"])
+    assert changed == replace(base, epochs=40, learning_rate=0.001, tts_slower=(1.0, 1.4), average_epochs=5)
+    assert isinstance(changed.learning_rate, float) and isinstance(changed.tts_slower[0], float)
+    assert with_settings(base, []) == base
+    assert with_settings(base, ["epochs=40", "epochs=12"]).epochs == 12  # the last one counts
 
 
 # --- kws record, with sounddevice replaced --------------------------------------------------------
@@ -554,6 +587,33 @@ def test_backbone_starts_the_student_from_a_real_speech_run(tmp_path):
             else:
                 np.testing.assert_array_equal(mine, theirs)
     assert main(["wakeword", "train", "hey nova", "--out", str(tmp_path / "w"), "--backbone", str(tmp_path)]) == 2
+
+
+def test_average_epochs_ends_on_the_mean_of_the_last_epochs_weights():
+    """average_epochs=2 of 3: the model ends as the mean of its weights after epochs 2 and 3."""
+    keras = pytest.importorskip("keras")
+    import kws.wakeword.train as recipe
+
+    model = keras.Sequential([keras.Input((4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    after: list[list[np.ndarray]] = []
+    real_fit = model.fit
+
+    def fit(*args, **kwargs):
+        result = real_fit(*args, **kwargs)
+        after.append(model.get_weights())
+        return result
+
+    model.fit = fit
+    rng = np.random.default_rng(0)
+    epochs = [(rng.integers(-128, 128, (32, 4)).astype(np.int8), rng.integers(0, 3, 32)) for _ in range(3)]
+    config = recipe.WakewordConfig(wake_word="x", epochs=3, batch_size=8)
+    recipe._fit_epochs(model, iter(epochs), config=config, input_scale=0.05, desc="t", progress=False, log=print,
+                       average=2)
+    assert len(after) == 3 and not np.allclose(after[1][0], after[2][0])
+    for weight, first, second in zip(model.get_weights(), after[1], after[2]):
+        np.testing.assert_allclose(weight, (first + second) / 2, rtol=1e-6, atol=1e-7)
 
 
 def test_distill_trains_the_teacher_then_the_student_on_the_same_windows(monkeypatch):

@@ -77,6 +77,10 @@ def register(subparsers) -> None:
     train.add_argument("--mine-every", type=int, default=5, metavar="N",
                        help="every N epochs, add the stretches of other speech the model takes for the wake word "
                             "to its negatives (hard-negative mining; 0 = off; default 5)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                       help="change one of the recipe's settings (repeatable; the names are those of config.json, "
+                            "e.g. --set epochs=40 --set tts_slower=[1.0,1.4]); for experiments, the defaults are "
+                            "the measured ones")
     train.add_argument("--seed", type=int, default=0, help="seed of voices, data and training (default 0)")
     train.add_argument("--cache", type=Path, metavar="DIR",
                        help="cache of synthesised clips (default datasets/cache/tts)")
@@ -119,7 +123,7 @@ def run_train(args: argparse.Namespace) -> int:
     if not espeak_voices() and not flite_voices() and not festival_voices():
         raise KwsError("no TTS program found: install espeak-ng (and optionally flite and festival)")
     quiet_tensorflow()
-    from ..wakeword.train import WakewordConfig, quick, train_wakeword
+    from ..wakeword.train import WakewordConfig, quick, train_wakeword, with_settings
 
     config = WakewordConfig(wake_word=args.text, negatives=tuple(args.negatives), noise=tuple(args.noise),
                             recordings=args.recordings or "", target_fa_per_hour=args.target_fa_per_hour,
@@ -139,6 +143,7 @@ def run_train(args: argparse.Namespace) -> int:
         if args.freeze_blocks and not backbone:
             raise KwsError("--freeze-blocks needs a backbone to freeze (not --backbone none)")
         config = replace(config, freeze_blocks=args.freeze_blocks)
+    config = with_settings(config, args.settings)
     cache = args.cache if args.cache is not None else DEFAULT_CACHE_DIR
     report = train_wakeword(config, args.out, cache_dir=cache, progress=not args.no_progress, log=note)
     print((args.out / "report.txt").read_text(), end="")

@@ -49,6 +49,10 @@ class WakewordConfig:
 
     wake_word: str
     positive_voices: int = 600  # TTS voices (with rate and pitch) that say the wake word
+    #: The voices saying the wake word and its confusables speak slower by a factor drawn from
+    #: this range (:func:`kws.wakeword.tts.voice_grid`); the confusables too, so that slowness
+    #: does not tell the wake word apart.
+    tts_slower: tuple[float, float] = (1.0, 1.0)
     held_out_every: int = 6  # one (engine, voice) in this many is kept for calibration
     confusable_clips: int = 1500
     sentences: int = 600  # other speech for training
@@ -85,6 +89,9 @@ class WakewordConfig:
     mine_min_score: float = 0.2
     mine_limit: int = 1500
     mine_hop_frames: int = 5
+    #: The model is the average of its weights after each of the last N epochs (0 = the last
+    #: epoch's): a flatter solution, which may carry better from TTS voices to real ones.
+    average_epochs: int = 0
     #: The model's window, seconds of audio per inference (``window.clip_samples`` follows it,
     #: :func:`with_window`). 1.5 s let slow speakers' "smart mirror" fit (real clips of 1.0-1.3 s
     #: mostly failed in 1 s), and their scores rose, but so did other speech's: no better at no
@@ -106,6 +113,45 @@ def quick(config: WakewordConfig) -> WakewordConfig:
     """The ``--quick`` recipe: a few voices, few epochs; a smoke test (minutes), not a model."""
     return replace(config, positive_voices=120, confusable_clips=300, sentences=150, calibration_sentences=60,
                    noise_seconds=10.0, negative_seconds=min(config.negative_seconds, 300.0), epochs=6)
+
+
+#: The settings ``--set KEY=VALUE`` may change: the recipe's own numbers, not the inputs the
+#: command has flags for, nor the nested window/room/MFCC/detector settings.
+SETTABLE = ("positive_voices", "tts_slower", "held_out_every", "confusable_clips", "sentences",
+            "calibration_sentences", "noise_seconds", "negative_seconds", "epochs", "batch_size",
+            "learning_rate", "final_learning_rate", "temperature", "alpha", "mine_every", "mine_min_score",
+            "mine_limit", "mine_hop_frames", "average_epochs", "window_seconds")
+
+
+def with_settings(config: WakewordConfig, assignments: list[str]) -> WakewordConfig:
+    """``config`` with each ``KEY=VALUE`` of ``assignments`` applied (VALUE in JSON: ``epochs=40``,
+    ``tts_slower=[1.0,1.4]``); the value must have the type of the setting it replaces."""
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in SETTABLE:
+            raise KwsError(f"--set {assignment!r}: expected KEY=VALUE with KEY one of {', '.join(SETTABLE)}")
+        current = getattr(config, key)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise KwsError(f"--set {assignment!r}: {text!r} is not a number or a [low, high] list") from None
+        if isinstance(current, tuple):
+            ok = isinstance(value, list) and len(value) == len(current) and \
+                all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            value = tuple(float(v) for v in value) if ok else value
+        elif isinstance(current, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            value = float(value) if ok else value
+        else:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok or (isinstance(value, (int, float)) and value < 0):
+            raise KwsError(f"--set {assignment!r}: {key} takes a value like {json.dumps(current)}, not {text!r}")
+        if key == "tts_slower" and not 0 < value[0] <= value[1]:
+            raise KwsError(f"--set {assignment!r}: tts_slower is a [low, high] range of factors above 0")
+        changes[key] = value
+    return replace(config, **changes)
 
 
 def with_window(config: WakewordConfig) -> WakewordConfig:
@@ -130,7 +176,7 @@ def gather(config: WakewordConfig, *, cache_dir: Path | None, progress: bool, lo
     from .tts import voice_grid
 
     word = config.wake_word
-    voices = voice_grid(config.positive_voices, seed=config.seed)
+    voices = voice_grid(config.positive_voices, seed=config.seed, slower=tuple(config.tts_slower))
     train_voices, held_voices = sources.split_voices(voices, config.held_out_every)
     texts = sources.phrasings(word)
     positives = sources.speak([texts[i % len(texts)] for i in range(len(train_voices))], train_voices,
@@ -150,7 +196,8 @@ def gather(config: WakewordConfig, *, cache_dir: Path | None, progress: bool, lo
         raise KwsError("the TTS produced no usable clips of the wake word")
 
     confusable_texts = confusables(word)
-    confusable_voices = voice_grid(max(len(confusable_texts), config.confusable_clips // 4), seed=config.seed + 1)
+    confusable_voices = voice_grid(max(len(confusable_texts), config.confusable_clips // 4), seed=config.seed + 1,
+                                   slower=tuple(config.tts_slower))
     confusable_clips = sources.speak([confusable_texts[i % len(confusable_texts)] for i in range(config.confusable_clips)],
                                      confusable_voices, cache_dir=cache_dir, progress=progress, desc="confusables (TTS)")
     sentence_voices, held_sentence_voices = sources.split_voices(voice_grid(200, seed=config.seed + 2),
@@ -316,13 +363,15 @@ def _compile(model, config: WakewordConfig, steps: int) -> None:
 
 
 def _fit_epochs(model, epochs, *, config: WakewordConfig, input_scale: float, desc: str, progress: bool,
-                log: Callable[[str], None]) -> list[dict[str, Any]]:
-    """Fit ``model`` one epoch per item of ``epochs``: (int8 inputs, labels) pairs."""
+                log: Callable[[str], None], average: int = 0) -> list[dict[str, Any]]:
+    """Fit ``model`` one epoch per item of ``epochs``: (int8 inputs, labels) pairs; with
+    ``average``, the model ends as the mean of its weights after each of the last ``average``."""
     from ..stream_eval import _bar
 
     history = []
     bar = _bar(progress, iterable=range(config.epochs), desc=desc, unit="epoch")
     batches = iter(epochs)
+    averaged: list[np.ndarray] = []
     for epoch in bar:
         started = time.time()
         inputs, labels = next(batches)
@@ -336,6 +385,12 @@ def _fit_epochs(model, epochs, *, config: WakewordConfig, input_scale: float, de
         elif progress:
             log(f"{desc} epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.3f} acc {row['accuracy']:.3f} "
                 f"({row['seconds']:.0f} s, {row['windows']} windows)")
+        if average and epoch >= config.epochs - average:
+            weights = model.get_weights()  # batch-norm statistics included
+            averaged = [w.astype(np.float64) for w in weights] if not averaged else \
+                [a + w for a, w in zip(averaged, weights)]
+    if averaged:
+        model.set_weights([a / min(average, config.epochs) for a in averaged])
     return history
 
 
@@ -408,7 +463,7 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     if not config.distill:
         _compile(student, config, steps)
         history = _fit_epochs(student, fresh_epochs(student), config=config, desc="training",
-                              input_scale=rule.input_scale, progress=progress, log=log)
+                              input_scale=rule.input_scale, progress=progress, log=log, average=config.average_epochs)
         return student, rule, calibration_inputs, _with_mining(history, mined, config.mine_every)
 
     # The teacher sees each epoch's windows first; they are kept so that the student later

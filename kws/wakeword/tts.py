@@ -44,7 +44,7 @@ import subprocess
 import tempfile
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 from xml.sax.saxutils import escape
@@ -185,7 +185,7 @@ def piper_voices() -> tuple[str, ...]:
 def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 200),
                espeak_pitches: tuple[int, int] = (20, 80), flite_share: float = 0.15,
                festival_share: float = 0.1, rhvoice_share: float = 0.08, pico_share: float = 0.04,
-               piper_share: float = 0.08) -> list[Voice]:
+               piper_share: float = 0.08, slower: tuple[float, float] = (1.0, 1.0)) -> list[Voice]:
     """``count`` voices spread over every espeak-ng (voice, variant) pair and every flite,
     festival, RHVoice, Pico and Piper voice.
 
@@ -196,7 +196,14 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
     installed; espeak-ng has the rest. The RHVoice, Pico and Piper voices draw their rates and
     pitches after all the others, so where those three are absent a seed gives exactly the
     voices it gave before they were added.
+
+    ``slower``: each voice speaks slower by a factor drawn from this range (its own random
+    stream, so (1, 1) gives exactly the voices it gave before): espeak-ng's words per minute and
+    RHVoice's and Pico's speed divided by it, flite's, festival's diphone and Piper's duration
+    stretch multiplied. People say a wake word slower than these engines do.
     """
+    if not 0 < slower[0] <= slower[1]:
+        raise ValueError("slower must be a range of positive factors")
     if min(flite_share, festival_share, rhvoice_share, pico_share, piper_share) < 0 or \
             flite_share + festival_share + rhvoice_share + pico_share + piper_share > 1:
         raise ValueError("the TTS shares must be at least 0 and add up to at most 1")
@@ -256,7 +263,19 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
         voices.append(Voice("pico", picos[i % len(picos)], int(rng.integers(70, 131)), int(rng.integers(85, 121))))
     for i in range(n_piper):
         voices.append(Voice("piper", pipers[i % len(pipers)], int(rng.integers(85, 126)), int(rng.integers(90, 113))))
-    return voices
+    if slower == (1.0, 1.0):
+        return voices
+    factors = np.random.default_rng([seed, 11]).uniform(slower[0], slower[1], len(voices))
+    return [_slowed(v, float(f)) for v, f in zip(voices, factors)]
+
+
+def _slowed(voice: Voice, factor: float) -> Voice:
+    """``voice`` speaking ``factor`` times slower (see :func:`voice_grid`)."""
+    if voice.engine in ("espeak-ng", "rhvoice", "pico"):  # rate: speed, higher is faster
+        return replace(voice, rate=max(1, int(round(voice.rate / factor))))
+    if voice.engine == "festival" and not voice.name.endswith("_diphone"):
+        return voice  # the HTS voice keeps its own durations
+    return replace(voice, rate=int(round(voice.rate * factor)))  # rate: duration stretch
 
 
 def cache_key(text: str, voice: Voice) -> str:
