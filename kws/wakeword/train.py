@@ -51,7 +51,8 @@ class WakewordConfig:
     positive_voices: int = 600  # TTS voices (with rate and pitch) that say the wake word
     #: The voices saying the wake word and its confusables speak slower by a factor drawn from
     #: this range (:func:`kws.wakeword.tts.voice_grid`); the confusables too, so that slowness
-    #: does not tell the wake word apart.
+    #: does not tell the wake word apart. (1.0, 1.5) measured: alexa level, smart mirror up on one
+    #: fold and down on the other (benchmarks/README.md), so off.
     tts_slower: tuple[float, float] = (1.0, 1.0)
     held_out_every: int = 6  # one (engine, voice) in this many is kept for calibration
     confusable_clips: int = 1500
@@ -90,7 +91,8 @@ class WakewordConfig:
     mine_limit: int = 1500
     mine_hop_frames: int = 5
     #: The model is the average of its weights after each of the last N epochs (0 = the last
-    #: epoch's): a flatter solution, which may carry better from TTS voices to real ones.
+    #: epoch's): a flatter solution, which may carry better from TTS voices to real ones. 10
+    #: measured: smart mirror up, alexa down by more (benchmarks/README.md), so off.
     average_epochs: int = 0
     #: The model's window, seconds of audio per inference (``window.clip_samples`` follows it,
     #: :func:`with_window`). 1.5 s let slow speakers' "smart mirror" fit (real clips of 1.0-1.3 s
