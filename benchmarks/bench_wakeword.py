@@ -139,6 +139,7 @@ def main() -> None:
         else:
             train_seconds = time.time() - started
         model = json.loads((out / "model.json").read_text())
+        trained_config = json.loads((out / "config.json").read_text())
         threshold = model["detector"]["threshold"]
         clips, unreadable = readable_clips(args.data / "wakewords" / slug)
         report = io.StringIO()
@@ -162,9 +163,9 @@ def main() -> None:
             "recipe": "quick" if args.quick else "default",
             "backbone": str(args.backbone) if args.backbone else None,
             "distilled": args.distill,
-            "mine_every": json.loads((out / "config.json").read_text()).get("mine_every", 0),
-            "seed": json.loads((out / "config.json").read_text()).get("seed", 0),
-            "settings": changed_settings(json.loads((out / "config.json").read_text())),
+            "mine_every": trained_config.get("mine_every", 0),
+            "seed": trained_config.get("seed", 0),
+            "settings": changed_settings(trained_config),
             "librispeech": f"half the speakers in training, the other half in the test (fold {args.fold})"
                            if args.split_librispeech else "test only",
             "real_negatives_in_training": not args.no_real_negatives,
