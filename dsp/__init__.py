@@ -8,9 +8,9 @@
 Pure numpy (scipy only for window shapes); never imports TensorFlow or cmsisdsp.
 """
 
-from .config import MfccConfig
+from .config import SAMPLE_RATE, MfccConfig
 from .mfcc_f32 import mfcc_f32
 from .mfcc_q15 import mfcc_q15
 from .stream import MfccStream
 
-__all__ = ["MfccConfig", "MfccStream", "mfcc_f32", "mfcc_q15"]
+__all__ = ["SAMPLE_RATE", "MfccConfig", "MfccStream", "mfcc_f32", "mfcc_q15"]

@@ -13,6 +13,10 @@ from typing import Any, Mapping
 
 #: FFT lengths CMSIS-DSP's q15 real FFT supports (arm_rfft_init_q15).
 SUPPORTED_FFT_LENGTHS = (32, 64, 128, 256, 512, 1024, 2048, 4096)
+#: The sample rate of the default frontend (Speech Commands, and every MCU microphone path
+#: targeted). Code that needs a rate before it has a config (a default argument, one second of
+#: audio) names this constant, never the number.
+SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class MfccConfig:
     q15 mel accumulation far from saturation.
     """
 
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     frame_length: int = 480
     fft_length: int = 512
     hop_length: int = 320
@@ -63,6 +67,14 @@ class MfccConfig:
     def samples_for_frames(self, n_frames: int) -> int:
         """Fewest samples that hold ``n_frames`` whole frames."""
         return 0 if n_frames <= 0 else self.frame_length + (n_frames - 1) * self.hop_length
+
+    def window_shape(self, clip_samples: int) -> tuple[int, int]:
+        """The MFCC image of a ``clip_samples``-sample window: ``(n_frames, n_mfcc)``."""
+        return self.n_frames(clip_samples), self.n_mfcc
+
+    def frame_end_seconds(self, frame: int) -> float:
+        """When frame ``frame`` (counted from the stream's first sample) ends, in seconds."""
+        return (frame * self.hop_length + self.frame_length) / self.sample_rate
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

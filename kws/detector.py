@@ -31,9 +31,8 @@ import numpy as np
 from dsp import MfccStream
 
 from .errors import KwsError
+from .labels import NON_KEYWORDS, keywords_of
 from .model_file import KwsModel
-
-NON_KEYWORDS = ("_silence_", "_unknown_")
 
 
 @dataclass(frozen=True)
@@ -123,10 +122,10 @@ def detector_constants(model: KwsModel, config: DetectorConfig) -> DetectorConst
         raise KwsError("inference_every and smoothing must be at least 1")
     if not 0.0 < config.threshold <= 1.0:
         raise KwsError(f"threshold must be in (0, 1], not {config.threshold}")
-    keywords = config.keywords or tuple(label for label in model.labels if label not in NON_KEYWORDS)
+    keywords = config.keywords or keywords_of(model.labels)
     unknown = [k for k in keywords if k not in model.labels or k in NON_KEYWORDS]
     if unknown:
-        choices = ", ".join(label for label in model.labels if label not in NON_KEYWORDS)
+        choices = ", ".join(keywords_of(model.labels))
         raise KwsError(f"not keywords of this model: {', '.join(unknown)} (it has: {choices})")
     hop_ms = 1000.0 * model.mfcc.hop_length / model.mfcc.sample_rate
     return DetectorConstants(
@@ -168,8 +167,7 @@ class Detector:
         return self._inferences
 
     def end_time(self, frame: int) -> float:
-        mfcc = self.model.mfcc
-        return (frame * mfcc.hop_length + mfcc.frame_length) / mfcc.sample_rate
+        return self.model.mfcc.frame_end_seconds(frame)
 
     def process(self, chunk: np.ndarray) -> list[Event]:
         """Push int16 mono samples; returns the inferences and detections they complete, in order."""

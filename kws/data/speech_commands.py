@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-SILENCE = "_silence_"
-UNKNOWN = "_unknown_"
+from ..labels import SILENCE, UNKNOWN
+
 BACKGROUND = "_background_noise_"
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 #: Hello Edge / ML-KWS-for-MCU label order.

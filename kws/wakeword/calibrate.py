@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ..detector import Detector, DetectorConfig
+from ..labels import keywords_of
 from ..model_file import KwsModel
 from ..stream_eval import (Clip, KeywordStream, ThresholdResult, ThresholdSweep, build_positive_stream, det_png,
                            evaluate_threshold, fa_per_hour, pick_target, score_stream)
@@ -129,7 +130,7 @@ def calibrate(model: KwsModel, detector_config: DetectorConfig, *, positives: Se
               thresholds: Sequence[float] = THRESHOLDS) -> tuple[Calibration, KeywordStream]:
     """Choose the threshold; ``positives``: held-out wake-word clips (int16); ``background``: int16
     audio to place them into; ``negatives``: int16 stream with no wake word."""
-    word = next(label for label in model.labels if label not in ("_silence_", "_unknown_"))
+    word = keywords_of(model.labels)[0]
     detector = Detector(model, detector_config)
     stream = positive_stream(positives, background, word, snrs_db=snrs_db, seed=seed)
     positive = ThresholdSweep(detector, score_stream(detector, stream.samples, progress=progress,

@@ -36,11 +36,11 @@ from dsp import MfccConfig
 from ..atomic import write_files_atomically
 from ..detector import DetectorConfig
 from ..errors import KwsError
+from ..labels import SILENCE, UNKNOWN
 from .confusables import confusables, normalise
 from .dataset import LABEL_WAKE, Material, WindowConfig, epoch_windows
 from .room import RoomConfig
 
-SILENCE, UNKNOWN = "_silence_", "_unknown_"
 
 
 @dataclass(frozen=True)
