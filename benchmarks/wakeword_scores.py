@@ -100,9 +100,9 @@ def negatives(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    from kws.console import quiet_tensorflow
+    from kws.extras import import_tensorflow
 
-    quiet_tensorflow()
+    import_tensorflow(what="wakeword_scores.py")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "wakeword")

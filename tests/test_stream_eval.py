@@ -96,9 +96,9 @@ def model_path(tmp_path_factory) -> Path:
     if DEFAULT_MODEL.exists():
         return DEFAULT_MODEL
     pytest.importorskip("tensorflow")
-    from kws.console import quiet_tensorflow
+    from kws.extras import import_tensorflow
 
-    quiet_tensorflow()
+    import_tensorflow(what="this test")
     from kws.model.dscnn import DsCnnConfig, build_dscnn
     from kws.model.export import convert_int8, export_model, quantization_of
 

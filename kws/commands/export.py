@@ -18,8 +18,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..console import quiet_tensorflow
-    quiet_tensorflow()
+    from ..extras import import_tensorflow
+
+    import_tensorflow(what="kws export")
     from ..exporting import export_run
     from .train import _print_export
 

@@ -118,10 +118,13 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..extras import import_tensorflow, require_extra
+
+    # Before the config file is read or anything is written: a missing extra is the first thing said.
+    require_extra("train", what=f"kws {'distill' if args.distill else 'train'}")
     config = build_config(args)
     run_dir = args.run_dir or Path("runs") / f"{config.architecture}{'-distilled' if config.teacher else ''}-seed{config.seed}"
-    from ..console import quiet_tensorflow
-    quiet_tensorflow()
+    import_tensorflow(what="kws train")
     from ..training import train
 
     metrics = train(config, run_dir, cache_dir=args.cache, progress=not args.no_progress, distribute=args.distribute)

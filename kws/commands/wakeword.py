@@ -91,10 +91,12 @@ def register(subparsers) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ..console import note, quiet_tensorflow
+    from ..console import note
+    from ..extras import import_tensorflow, require_extra
     from ..wakeword.confusables import normalise
     from ..wakeword.tts import DEFAULT_CACHE_DIR, espeak_voices, festival_voices, flite_voices
 
+    require_extra("train", what="kws wakeword train")
     if not normalise(args.text):
         raise KwsError(f"the wake word {args.text!r} has no letters")
     if not args.target_fa_per_hour > 0:
@@ -122,7 +124,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise KwsError(f"--out {args.out} exists and is not a folder")
     if not espeak_voices() and not flite_voices() and not festival_voices():
         raise KwsError("no TTS program found: install espeak-ng (and optionally flite and festival)")
-    quiet_tensorflow()
+    import_tensorflow(what="kws wakeword train")
     from ..wakeword.train import WakewordConfig, quick, train_wakeword, with_settings
 
     config = WakewordConfig(wake_word=args.text, negatives=tuple(args.negatives), noise=tuple(args.noise),
