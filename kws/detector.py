@@ -23,28 +23,17 @@ probability; 1 s refractory, about one word.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Union
 
 import numpy as np
 
 from dsp import MfccStream
 
+from .detector_config import DetectorConfig
 from .errors import KwsError
 from .labels import NON_KEYWORDS, keywords_of
 from .model_file import KwsModel
-
-
-@dataclass(frozen=True)
-class DetectorConfig:
-    inference_every: int = 10  # MFCC hops between inferences
-    smoothing: int = 3  # inferences in the moving sum
-    threshold: float = 0.6  # on the smoothed softmax probability, 0..1
-    refractory_ms: float = 1000.0
-    keywords: tuple[str, ...] = ()  # the labels that may fire; () = every keyword of the model
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "keywords": list(self.keywords)}
 
 
 @dataclass(frozen=True)
@@ -70,37 +59,6 @@ class Detection:
 Event = Union[Inference, Detection]
 
 
-def model_threshold(model: KwsModel) -> float | None:
-    """The threshold recorded in a model's JSON (``"detector": {"threshold": T}``, written by
-    ``kws wakeword train`` after calibrating it), or None when the model records none."""
-    recorded = model.metadata.get("detector")
-    if not isinstance(recorded, dict) or recorded.get("threshold") is None:
-        return None
-    try:
-        threshold = float(recorded["threshold"])
-    except (TypeError, ValueError):
-        raise KwsError(f"{model.json_path} has an invalid detector.threshold ({recorded['threshold']!r})") from None
-    if not 0.0 < threshold <= 1.0:
-        raise KwsError(f"{model.json_path} has an invalid detector.threshold ({threshold}; expected (0, 1])")
-    return threshold
-
-
-def model_refractory_ms(model: KwsModel) -> float | None:
-    """The refractory time recorded in a model's JSON (``"detector": {"refractory_ms": MS}``), or
-    None. A wake word with a window longer than 1 s records that window: the word stays in view
-    for as long as the window is, and must not fire a second time on its way out."""
-    recorded = model.metadata.get("detector")
-    if not isinstance(recorded, dict) or recorded.get("refractory_ms") is None:
-        return None
-    try:
-        refractory = float(recorded["refractory_ms"])
-    except (TypeError, ValueError):
-        raise KwsError(f"{model.json_path} has an invalid detector.refractory_ms ({recorded['refractory_ms']!r})") from None
-    if not 0.0 <= refractory < 60_000:
-        raise KwsError(f"{model.json_path} has an invalid detector.refractory_ms ({refractory}; expected 0 to 60000)")
-    return refractory
-
-
 def threshold_sums(threshold: float, output_scale: float, smoothing: int) -> list[int]:
     """The integer a moving sum of ``count`` offsets (score - zero point) must reach, for
     count = 1..smoothing: ``ceil(threshold / output_scale * count)``."""
@@ -117,11 +75,8 @@ class DetectorConstants:
 
 
 def detector_constants(model: KwsModel, config: DetectorConfig) -> DetectorConstants:
-    """Check ``config`` against ``model`` and work out the rule's integers."""
-    if config.inference_every < 1 or config.smoothing < 1:
-        raise KwsError("inference_every and smoothing must be at least 1")
-    if not 0.0 < config.threshold <= 1.0:
-        raise KwsError(f"threshold must be in (0, 1], not {config.threshold}")
+    """Check ``config``'s keywords against ``model`` (its values are checked when it is made)
+    and work out the rule's integers."""
     keywords = config.keywords or keywords_of(model.labels)
     unknown = [k for k in keywords if k not in model.labels or k in NON_KEYWORDS]
     if unknown:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -17,7 +18,7 @@ import numpy as np
 from .data.speech_commands import LABELS
 from .errors import KwsError
 from .input_rule import InputRule
-from .model_file import KwsModel, load_model, model_document, model_from_document, write_model
+from .model_file import InputSpec, KwsModel, load_model, new_model, write_model
 
 SPEECH_COMMANDS = "Speech Commands (Warden 2018, arXiv:1804.03209), CC-BY 4.0"
 #: What the folders of ../shared/data and of `kws data download` hold, for the credits.
@@ -73,7 +74,7 @@ def int8_accuracy(model: "KwsModel | Path", features: np.ndarray, labels: np.nda
 def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Convert a run's best weights to an int8 kws model; returns the stage accuracies."""
     from .model.dscnn import ARCHITECTURES, count_macs
-    from .model.export import convert_float, convert_int8, export_model, op_names, quantization_of
+    from .model.export import convert_float, convert_int8, export_model, op_names
     from .training import evaluate_keras, load_run_model
 
     run_dir = Path(run_dir)
@@ -89,8 +90,8 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
     except (OSError, KeyError, json.JSONDecodeError) as error:
         raise KwsError(f"{run_dir} is not a finished training run ({error})") from None
     rule = InputRule.from_dict(metrics["input_rule"])
-    shape = (config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc)
-    fixed = export_model(model, ARCHITECTURES[config.architecture], shape, len(LABELS))
+    spec = InputSpec(config.mfcc, config.clip_samples)
+    fixed = export_model(model, ARCHITECTURES[config.architecture], spec.window_shape, len(LABELS))
     log("converting to TFLite float and int8 ...")
     tflite_float = convert_float(fixed)
     tflite_int8 = convert_int8(fixed, calibration, rule)
@@ -99,22 +100,15 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
     keras_accuracy, _ = evaluate_keras(model, val_inputs, val_labels)
     float_accuracy = _tflite_float_accuracy(tflite_float, val_inputs, val_labels) if len(val_labels) else float("nan")
     calibration_list = "\n".join(metrics.get("calibration_files", []))
-    metadata = {
-        "name": out.stem if out.name != "model.json" else run_dir.name,
-        "labels": list(LABELS),
-        "mfcc": config.mfcc.to_dict(),
-        "clip_samples": config.clip_samples,
-        "input_rule": rule.to_dict(),
-        "quantization": quantization_of(tflite_int8),
-        "architecture": {"name": config.architecture, **ARCHITECTURES[config.architecture].to_dict(),
-                         "parameters": int(model.count_params()), "macs": count_macs(model),
-                         "ops": op_names(tflite_int8)},
-        "training": {"run": run_dir.name, "config": config.to_dict(), "distilled_from": config.teacher or None,
-                     "calibration": {"clips": len(calibration),
-                                     "files_sha256": hashlib.sha256(calibration_list.encode()).hexdigest()},
-                     "data": data_credits(config.data)},
-    }
-    in_memory = model_from_document(out, tflite_int8, model_document(out, tflite_int8, metadata))
+    in_memory = new_model(
+        out, tflite_int8, name=out.stem if out.name != "model.json" else run_dir.name, labels=LABELS, input=spec,
+        input_rule=rule, credits=data_credits(config.data),
+        architecture={"name": config.architecture, **ARCHITECTURES[config.architecture].to_dict(),
+                      "parameters": int(model.count_params()), "macs": count_macs(model),
+                      "ops": op_names(tflite_int8)},
+        training={"run": run_dir.name, "config": config.to_dict(), "distilled_from": config.teacher or None,
+                  "calibration": {"clips": len(calibration),
+                                  "files_sha256": hashlib.sha256(calibration_list.encode()).hexdigest()}})
     int8, _ = int8_accuracy(in_memory, val_features, val_labels)
 
     def measured(value: float) -> float | None:  # None where the run held out no speakers
@@ -122,5 +116,5 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
 
     accuracy = {"validation_clips": int(len(val_labels)), "keras_float": measured(keras_accuracy),
                 "tflite_float": measured(float_accuracy), "tflite_int8_reference_kernels": measured(int8)}
-    write_model(out, tflite_int8, {**metadata, "accuracy": accuracy})
+    write_model(replace(in_memory, accuracy=accuracy))
     return {"model": str(out), "bytes": len(tflite_int8), "accuracy": accuracy}

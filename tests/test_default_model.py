@@ -17,13 +17,15 @@ from kws.model_file import DEFAULT_MODEL, load_model, sha256_hex
 def test_default_model_loads_and_verifies():
     model = load_model()
     assert model.json_path == DEFAULT_MODEL
-    assert sha256_hex(model.tflite) == model.metadata["tflite_sha256"]
+    document = model.to_document()
+    assert sha256_hex(model.tflite) == document["tflite_sha256"]
     assert model.labels == LABELS
     assert model.mfcc == MfccConfig() and model.clip_samples == 16000
-    assert model.metadata["architecture"]["name"] == "ds-cnn-s"
-    assert model.metadata["training"]["distilled_from"]
+    assert model.architecture["name"] == "ds-cnn-s"
+    assert model.training["distilled_from"]
+    assert model.detector is None and "Speech Commands" in model.credits
     assert len(model.tflite) < 64 * 1024  # "a few tens of KB"
-    assert (DEFAULT_MODEL.parent / "MODEL_CARD.md").read_text().count(model.metadata["tflite_sha256"]) == 1
+    assert (DEFAULT_MODEL.parent / "MODEL_CARD.md").read_text().count(document["tflite_sha256"]) == 1
 
 
 def test_classify_uses_the_default_model(tmp_path, capsys):

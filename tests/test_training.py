@@ -70,13 +70,12 @@ def test_exported_model_is_int8_batch1_in_the_firmware_op_set(quick_run):
 
     _, model_path = quick_run
     model = load_model(model_path)
-    metadata = model.metadata
-    assert set(metadata["architecture"]["ops"]) <= FIRMWARE_OPS
+    assert set(model.architecture["ops"]) <= FIRMWARE_OPS
     assert model.input_quantization.zero_point == 0
     assert model.input_quantization.scale == pytest.approx(model.input_rule.input_scale, rel=1e-6)
     assert model.output_quantization.scale == pytest.approx(1 / 256) and model.output_quantization.zero_point == -128
-    assert model.labels == LABELS and model.mfcc.to_dict() == metadata["mfcc"]
-    accuracy = metadata["accuracy"]
+    assert model.labels == LABELS and model.mfcc.to_dict() == model.to_document()["mfcc"]
+    accuracy = model.accuracy
     for stage in ("keras_float", "tflite_float", "tflite_int8_reference_kernels"):
         assert 0.0 <= accuracy[stage] <= 1.0
     from ai_edge_litert.interpreter import Interpreter
@@ -91,7 +90,7 @@ def test_student_size_is_hello_edge_ds_cnn_s(quick_run):
     from kws.model_file import load_model
 
     _, model_path = quick_run
-    architecture = load_model(model_path).metadata["architecture"]
+    architecture = load_model(model_path).architecture
     assert architecture["channels"] == 64 and architecture["blocks"] == 4
     # 22.6 k parameters once batch norms fold into the convolutions; Keras also counts their
     # moving statistics and scales.
@@ -116,7 +115,7 @@ def test_recorded_int8_accuracy_is_what_evaluate_measures(quick_run, corpus, tmp
         features, labels = archive["features"], archive["labels"]
     assert (labels[len(files):] == LABELS.index("_silence_")).all()
     accuracy, _ = int8_accuracy(model_path, features, labels)
-    assert accuracy == model.metadata["accuracy"]["tflite_int8_reference_kernels"]
+    assert accuracy == model.accuracy["tflite_int8_reference_kernels"]
 
 
 def test_classify_json_lines(quick_run, corpus, capsys):

@@ -16,7 +16,7 @@ output vector]}, the lines the firmware prints for the same file and model.
 
 
 def add_detector_options(parser: argparse.ArgumentParser) -> None:
-    from ..detector import DetectorConfig
+    from ..detector_config import DetectorConfig
 
     default = DetectorConfig()
     parser.add_argument("--model", metavar="M", help="model (.json/.tflite or folder; default: the shipped one)")
@@ -24,32 +24,37 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
                         help="smoothed probability a keyword must reach, 0..1 (default: the threshold the model "
                              f"records, e.g. a calibrated wake word's, else {default.threshold})")
     parser.add_argument("--keywords", help="comma-separated keywords that may fire (default: all of the model's)")
-    parser.add_argument("--every", type=int, default=default.inference_every, metavar="HOPS",
-                        help=f"run the model every HOPS MFCC hops (default {default.inference_every}: "
-                             "200 ms at a 20 ms hop)")
-    parser.add_argument("--smoothing", type=int, default=default.smoothing, metavar="N",
-                        help=f"average the scores of the last N inferences (default {default.smoothing})")
+    parser.add_argument("--every", type=int, default=None, metavar="HOPS",
+                        help="run the model every HOPS MFCC hops (default: what the model records, else "
+                             f"{default.inference_every}: 200 ms at a 20 ms hop)")
+    parser.add_argument("--smoothing", type=int, default=None, metavar="N",
+                        help="average the scores of the last N inferences (default: what the model records, "
+                             f"else {default.smoothing})")
     parser.add_argument("--refractory", type=float, default=None, metavar="MS",
                         help="after a detection, none for MS milliseconds (default: what the model records, e.g. "
                              f"a wake word's window when longer than 1 s, else {default.refractory_ms:g})")
 
 
-def detector_config(args: argparse.Namespace, model=None):
-    """The detector settings of the command line. Without --threshold: the threshold ``model``
-    records (see kws.detector.model_threshold), else DetectorConfig's default."""
-    from ..detector import DetectorConfig, model_refractory_ms, model_threshold
+#: The detector options and the settings they give, for naming a flag in an error.
+_FLAGS = {"inference_every": "--every", "smoothing": "--smoothing", "threshold": "--threshold",
+          "refractory_ms": "--refractory"}
 
-    keywords = tuple(k.strip() for k in args.keywords.split(",") if k.strip()) if args.keywords else ()
-    threshold = args.threshold
-    if threshold is None:
-        recorded = model_threshold(model) if model is not None else None
-        threshold = recorded if recorded is not None else DetectorConfig().threshold
-    refractory = args.refractory
-    if refractory is None:
-        recorded = model_refractory_ms(model) if model is not None else None
-        refractory = recorded if recorded is not None else DetectorConfig().refractory_ms
-    return DetectorConfig(inference_every=args.every, smoothing=args.smoothing, threshold=threshold,
-                          refractory_ms=refractory, keywords=keywords)
+
+def detector_config(args: argparse.Namespace, model=None):
+    """The detector settings of the command line over those ``model`` records (a calibrated
+    wake word's threshold, a long window's refractory time), over the defaults:
+    :func:`kws.detector_config.resolve_detector`."""
+    from ..detector_config import check_detector_values, resolve_detector
+    from ..errors import KwsError
+
+    given = {"inference_every": args.every, "smoothing": args.smoothing, "threshold": args.threshold,
+             "refractory_ms": args.refractory}
+    for name, value in given.items():
+        problems = check_detector_values(**{name: value})
+        if problems:
+            raise KwsError(f"{_FLAGS[name]}: {problems[0]}")
+    keywords = tuple(k.strip() for k in args.keywords.split(",") if k.strip()) if args.keywords else None
+    return resolve_detector(model.detector if model is not None else None, keywords=keywords, **given)
 
 
 def register(subparsers) -> None:

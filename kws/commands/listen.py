@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
     listener = Listener(detector, open_stream, block_size=block_size, device=f"{index} {name}")
     view = LiveView(sys.stdout, tty=sys.stdout.isatty())
-    model_name = model.metadata.get("name") or model.json_path
+    model_name = model.name
     note(f"listening on device {index} ({name}) at {rate} Hz with model {model_name}; Ctrl-C ends")
     try:
         summary = listener.run(args.duration, on_update=view.update)

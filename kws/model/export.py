@@ -88,16 +88,6 @@ def convert_int8(model: keras.Model, calibration_inputs: np.ndarray, rule: Input
     return tflite
 
 
-def quantization_of(tflite: bytes) -> dict:
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_content=tflite)
-    (in_scale, in_zero), = [d["quantization"] for d in interpreter.get_input_details()]
-    (out_scale, out_zero), = [d["quantization"] for d in interpreter.get_output_details()]
-    return {"input": {"scale": float(in_scale), "zero_point": int(in_zero)},
-            "output": {"scale": float(out_scale), "zero_point": int(out_zero)}}
-
-
 def op_names(tflite: bytes) -> list[str]:
     """The builtin operators of a flatbuffer, in the order the interpreter lists them."""
     from ai_edge_litert.interpreter import Interpreter

@@ -502,8 +502,8 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
                    log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the recipe; writes the output folder and returns the report."""
     from ..model.dscnn import STUDENT, count_macs
-    from ..model.export import convert_int8, export_model, op_names, quantization_of
-    from ..model_file import model_document, model_from_document
+    from ..model.export import convert_int8, export_model, op_names
+    from ..model_file import CALIBRATION_KEYS, InputSpec, model_files, new_model
     from .calibrate import calibrate, det_figure
 
     word = normalise(config.wake_word)
@@ -532,27 +532,20 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
 
     phase = time.time()
     labels = [SILENCE, UNKNOWN, word]
-    shape = (config.mfcc.n_frames(config.window.clip_samples), config.mfcc.n_mfcc)
-    tflite = convert_int8(export_model(model, STUDENT, shape, len(labels)), calibration_inputs, rule)
+    spec = InputSpec(config.mfcc, config.window.clip_samples)
+    tflite = convert_int8(export_model(model, STUDENT, spec.window_shape, len(labels)), calibration_inputs, rule)
     timings["export_seconds"] = round(time.time() - phase, 1)
     json_path = out / "model.json"
-    metadata: dict[str, Any] = {
-        "name": word.replace(" ", "_"),
-        "labels": labels,
-        "mfcc": config.mfcc.to_dict(),
-        "clip_samples": config.window.clip_samples,
-        "input_rule": rule.to_dict(),
-        "quantization": quantization_of(tflite),
-        "architecture": {"name": "ds-cnn-s", **STUDENT.to_dict(), "parameters": int(model.count_params()),
-                         "macs": count_macs(model), "ops": op_names(tflite)},
-        "training": {"recipe": "kws wakeword train", "config": config.to_dict(),
-                     "calibration": {"clips": len(calibration_inputs),
-                                     "sha256": hashlib.sha256(calibration_inputs.tobytes()).hexdigest()},
-                     "distilled_from": "ds-cnn-teacher, trained on the same windows" if config.distill else None,
-                     "data": "synthetic speech (espeak-ng, flite, festival)" + (", user recordings" if config.recordings else "")
-                             + (", user negatives" if config.negatives else "")},
-    }
-    in_memory = model_from_document(json_path, tflite, model_document(json_path, tflite, metadata))
+    in_memory = new_model(
+        json_path, tflite, name=word.replace(" ", "_"), labels=labels, input=spec, input_rule=rule,
+        credits="synthetic speech (espeak-ng, flite, festival)" + (", user recordings" if config.recordings else "")
+                + (", user negatives" if config.negatives else ""),
+        architecture={"name": "ds-cnn-s", **STUDENT.to_dict(), "parameters": int(model.count_params()),
+                      "macs": count_macs(model), "ops": op_names(tflite)},
+        training={"recipe": "kws wakeword train", "config": config.to_dict(),
+                  "calibration": {"clips": len(calibration_inputs),
+                                  "sha256": hashlib.sha256(calibration_inputs.tobytes()).hexdigest()},
+                  "distilled_from": "ds-cnn-teacher, trained on the same windows" if config.distill else None})
 
     phase = time.time()
     negatives, background = negative_stream(held, seed=config.seed, noise_seconds=config.noise_seconds)
@@ -562,17 +555,15 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
     timings["calibration_seconds"] = round(time.time() - phase, 1)
     timings["total_seconds"] = round(time.time() - started, 1)
     chosen = calibration.chosen
-    metadata["detector"] = {**config.detector.to_dict(), "threshold": calibration.threshold,
-                            "calibrated_for_fa_per_hour": config.target_fa_per_hour,
-                            "target_met_on_calibration": calibration.met}
+    calibrated = replace(
+        in_memory, detector=replace(config.detector, threshold=calibration.threshold),
+        calibration=dict(zip(CALIBRATION_KEYS, (config.target_fa_per_hour, calibration.met))),
+        report={k: v for k, v in calibration.to_dict().items() if k != "sweep"})
     report = {"wake_word": word, "labels": labels, "calibration": calibration.to_dict(), "data": summary,
               "history": history, "timings": timings, "model": str(json_path), "tflite_bytes": len(tflite)}
-    metadata["wakeword_report"] = {k: v for k, v in calibration.to_dict().items() if k != "sweep"}
-    document = model_document(json_path, tflite, metadata)
     text = report_text(report)
     write_files_atomically({
-        out / "model.tflite": tflite,
-        json_path: (json.dumps(document, indent=2) + "\n").encode(),
+        **model_files(calibrated),
         out / "det.png": det_figure(calibration, title=f'"{word}": held-out TTS voices, {chosen.keywords} clips'),
         out / "report.json": (json.dumps(report, indent=2) + "\n").encode(),
         out / "report.txt": text.encode(),
