@@ -42,10 +42,18 @@ installable() {  # whether apt has a candidate for every given package
   done
 }
 
+# The archive this machine already installs its release's main component from, as its own apt
+# configuration says (a mirror or a proxy as well as the distribution's host): the repository
+# names no package host of its own. Empty when apt knows no such source.
+debian_archive_uri() {  # $1: the release codename
+  apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 2>/dev/null |
+    awk -v suite="$1" '$2 == suite && $3 == "main" { print $1; exit }'
+}
+
 # Installs missing_voices. Best effort, and called as `install_voices || note`, where set -e is
 # off: every step checks.
 install_voices() {
-  local codename="" id=""
+  local codename="" id="" uri=""
   if ! installable "${missing_voices[@]}"; then
     [ -r /etc/os-release ] || return 1
     id="$(. /etc/os-release && echo "${ID:-}")"
@@ -53,9 +61,11 @@ install_voices() {
     # Only on Debian itself (Ubuntu has them in universe and multiverse) and only once.
     [ "$id" = debian ] && [ -n "$codename" ] && [ ! -e "$voice_sources" ] || return 1
     [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || return 1
+    uri="$(debian_archive_uri "$codename")"
+    [ -n "$uri" ] || return 1
     echo "setup: enabling Debian's contrib and non-free components for RHVoice and SVOX Pico ($voice_sources)"
     printf '%s\n' "# Added by kws scripts/setup.sh for the RHVoice and SVOX Pico voices." "Types: deb" \
-      "URIs: http://deb.debian.org/debian" "Suites: $codename" "Components: contrib non-free" \
+      "URIs: $uri" "Suites: $codename" "Components: contrib non-free" \
       "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" | $sudo tee "$voice_sources" >/dev/null || return 1
     # A suite that apt cannot fetch would break every later apt-get update: take it back then.
     if ! $sudo apt-get update -qq >/dev/null 2>&1 || ! installable "${missing_voices[@]}"; then
