@@ -1,9 +1,10 @@
-"""Training the 12-class Speech Commands models: data preparation, the epoch loop, checkpoints.
+"""The 12-class Speech Commands recipe: its data, its run directory; :mod:`kws.train_loop` trains.
 
 One code path trains the teacher, the student alone and the distilled student
 (:class:`kws.model.distill.Distiller`). Every epoch draws a fresh, seeded, augmented set of
 clips, computes their q15 MFCC with :func:`dsp.mfcc_q15` (the integers the device computes),
-maps them through the model's integer input rule, and runs one Keras ``fit`` epoch.
+maps them through the model's integer input rule, and the loop runs one Keras ``fit`` epoch on
+them; after it the recipe validates, keeps the best weights and saves a checkpoint.
 
 A run directory holds ``config.json``, ``labels.json``, ``split.json``, ``history.csv``,
 ``checkpoint.npz`` (weights, optimizer state and history after the last finished epoch: an
@@ -16,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from dsp import MfccConfig
+from dsp.config import SAMPLE_RATE
 
 from .atomic import write_file_atomically
 from .data.augment import AugmentConfig, augment_audio, mask_features
@@ -31,6 +34,7 @@ from .data.speech_commands import (KEYWORDS, LABELS, SILENCE, UNKNOWN, Clip, ass
                                    scan, speaker_holdout)
 from .errors import KwsError
 from .input_rule import InputRule
+from .train_loop import BestWeights, Distillation, Loop, Schedule, load_weights, save_npz
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class TrainConfig:
     validation_percent: float = 20.0  # of speakers, held out; 0 trains on everything
     unknown_ratio: float = 1.0  # unknown clips per epoch, relative to the mean keyword count
     silence_ratio: float = 1.0
-    clip_samples: int = 16000
+    clip_samples: int = SAMPLE_RATE  # one second
     calibration_clips: int = 300
     max_clips_per_label: int = 0  # 0: all; a small number for --quick smoke runs
     teacher: str = ""  # teacher run directories, comma-separated: distil from them (their mean logits)
@@ -183,7 +187,7 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
     calibration_index = np.arange(0, len(speech), step)[: config.calibration_clips]
     val_features = (clip_features([c.path for c in val], config=config.mfcc, clip_samples=config.clip_samples,
                                   cache_dir=cache_dir, progress=progress)
-                    if val else np.zeros((0, config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc), np.int16))
+                    if val else np.zeros((0, *config.mfcc.window_shape(config.clip_samples)), np.int16))
     val_labels = [label_index[c.label] for c in val]
     generated_silence = 0
     if val and not any(c.label == SILENCE for c in val):
@@ -262,30 +266,10 @@ def mfcc_q15_clips(clips: np.ndarray, config: MfccConfig) -> np.ndarray:
     from dsp.mfcc_q15 import frame_signal, mfcc_q15_frames
 
     frames = np.concatenate([frame_signal(c, config=config) for c in clips])
-    per_clip = config.n_frames(clips.shape[1])
-    return mfcc_q15_frames(frames, config=config).reshape(len(clips), per_clip, config.n_mfcc)
+    return mfcc_q15_frames(frames, config=config).reshape(len(clips), *config.window_shape(clips.shape[1]))
 
 
-# ----------------------------------------------------------------------------- the loop
-
-
-def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    write_file_atomically(path, buffer.getvalue())
-
-
-def _weights_dict(weights: list[np.ndarray], prefix: str) -> dict[str, np.ndarray]:
-    return {f"{prefix}{i:04d}": w for i, w in enumerate(weights)}
-
-
-def _weights_list(archive: Any, prefix: str) -> list[np.ndarray]:
-    return [archive[k] for k in sorted(k for k in archive.files if k.startswith(prefix))]
-
-
-def load_weights(path: Path) -> list[np.ndarray]:
-    with np.load(path) as archive:
-        return _weights_list(archive, "w")
+# ----------------------------------------------------------------------------- the recipe
 
 
 def build_student(config: TrainConfig):
@@ -293,8 +277,7 @@ def build_student(config: TrainConfig):
 
     if config.architecture not in ARCHITECTURES:
         raise KwsError(f"unknown architecture {config.architecture!r}; choose from {', '.join(ARCHITECTURES)}")
-    shape = (config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc)
-    return build_dscnn(shape, len(LABELS), ARCHITECTURES[config.architecture])
+    return build_dscnn(config.mfcc.window_shape(config.clip_samples), len(LABELS), ARCHITECTURES[config.architecture])
 
 
 def load_run_model(run_dir: Path, *, best: bool = True):
@@ -304,8 +287,7 @@ def load_run_model(run_dir: Path, *, best: bool = True):
     weights = run_dir / ("best.weights.npz" if best else "checkpoint.npz")
     if not weights.exists():
         raise KwsError(f"{run_dir} has no trained weights yet ({weights.name} missing)")
-    with np.load(weights) as archive:
-        model.set_weights(_weights_list(archive, "w"))
+    model.set_weights(load_weights(weights))
     return model, config
 
 
@@ -352,27 +334,28 @@ def evaluate_keras(model, inputs: np.ndarray, labels: np.ndarray) -> tuple[float
 STRATEGIES = ("none", "mirrored", "multi-worker")
 
 
+def check_strategy(name: str) -> None:
+    """Refuse a ``--distribute`` that cannot work, before anything is written."""
+    if name not in STRATEGIES:
+        raise KwsError(f"unknown --distribute {name!r}; choose from {', '.join(STRATEGIES)}")
+    if name == "multi-worker" and not os.environ.get("TF_CONFIG"):
+        # Without it TensorFlow quietly makes a cluster of one: each host would train alone.
+        raise KwsError("--distribute multi-worker needs the TF_CONFIG environment variable (the cluster's "
+                       "workers and this one's index), set on every host")
+
+
 def make_strategy(name: str):
     """The tf.distribute strategy for ``name``. "mirrored": every local GPU (or CPU device) of
     this machine, gradients all-reduced; "multi-worker": the hosts of the ``TF_CONFIG``
     environment variable, each running the same command."""
     import tensorflow as tf
 
-    if name == "none":
-        return tf.distribute.get_strategy()
+    check_strategy(name)
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi-worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise KwsError(f"unknown --distribute {name!r}; choose from {', '.join(STRATEGIES)}")
-
-
-def _dataset(inputs: np.ndarray, labels: np.ndarray, batch_size: int):
-    """The epoch as a tf.data pipeline (what tf.distribute shards across replicas)."""
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices((inputs[..., None], labels.astype(np.int32)))
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return tf.distribute.get_strategy()
 
 
 def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
@@ -380,8 +363,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     """Train (or resume) the run in ``run_dir``; returns its metrics."""
     import keras
 
-    from .model.distill import Distiller
-
+    check_strategy(distribute)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path = run_dir / "config.json"
@@ -406,63 +388,38 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         kind = "MirroredStrategy" if distribute == "mirrored" else "MultiWorkerMirroredStrategy"
         log(f"distributing with {kind}: {strategy.num_replicas_in_sync} replicas, "
             f"global batch {config.batch_size}")
-    steps_per_epoch = -(-epoch_size(data, config) // config.batch_size)
-    input_shape = (config.mfcc.n_frames(config.clip_samples), config.mfcc.n_mfcc, 1)
+    schedule = Schedule(epochs=config.epochs, batch_size=config.batch_size,
+                        steps_per_epoch=-(-epoch_size(data, config) // config.batch_size),
+                        learning_rate=config.learning_rate, final_learning_rate=config.final_learning_rate)
     with strategy.scope():
         teacher = load_teacher(config) if config.teacher else None
         student = build_student(config)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate, decay_steps=max(1, steps_per_epoch * config.epochs),
-            alpha=config.final_learning_rate / config.learning_rate)
-        optimizer = keras.optimizers.Adam(schedule)
-        model = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha, mixup=config.mixup)
-        model.compile(optimizer=optimizer)
-        model.build((None, *input_shape))
-        optimizer.build(student.trainable_variables)
+    loop = Loop(student, schedule, teacher=teacher, strategy=strategy,
+                distillation=Distillation(temperature=config.temperature, alpha=config.alpha, mixup=config.mixup))
 
-    history: list[dict[str, float]] = []
-    best_accuracy = -1.0
+    history: list[dict[str, Any]] = []
     start_epoch = 0
+    best = BestWeights(run_dir / "best.weights.npz")
     checkpoint = run_dir / "checkpoint.npz"
     if checkpoint.exists():
-        with np.load(checkpoint, allow_pickle=False) as archive:
-            student.set_weights(_weights_list(archive, "w"))
-            for variable, value in zip(optimizer.variables, _weights_list(archive, "o")):
-                variable.assign(value)
-            history = json.loads(str(archive["history"]))
-            start_epoch = int(archive["epoch"])
-            best_accuracy = float(archive["best_accuracy"])
+        start_epoch, history, scalars = loop.resume(checkpoint)
+        best.best = scalars["best_accuracy"]
         log(f"resuming {run_dir} after epoch {start_epoch}")
 
     val_inputs = data.rule.model_input(data.val_features)
-    bar = _progress(range(start_epoch, config.epochs), progress, initial=start_epoch, total=config.epochs)
-    for epoch in bar:
-        epoch_started = time.time()
-        inputs, labels = epoch_data(data, config, epoch)
-        result = model.fit(_dataset(inputs, labels, config.batch_size), epochs=epoch + 1,
-                           initial_epoch=epoch, verbose=0, shuffle=False)
-        row = {"epoch": epoch + 1, "loss": float(result.history["loss"][-1]),
-               "accuracy": float(result.history["accuracy"][-1])}
+
+    def validate(_epoch: int, _labels: np.ndarray) -> dict[str, float]:
         val_accuracy, _ = evaluate_keras(student, val_inputs, data.val_labels)
-        row["val_accuracy"] = val_accuracy
-        row["learning_rate"] = float(schedule(optimizer.iterations))
-        row["seconds"] = time.time() - epoch_started
-        history.append(row)
-        improved = np.isnan(val_accuracy) or val_accuracy >= best_accuracy
-        if improved:
-            best_accuracy = val_accuracy if not np.isnan(val_accuracy) else best_accuracy
-            _save_npz(run_dir / "best.weights.npz", _weights_dict(student.get_weights(), "w"))
-        _save_npz(checkpoint, {**_weights_dict(student.get_weights(), "w"),
-                               **_weights_dict([v.numpy() for v in optimizer.variables], "o"),
-                               "history": np.array(json.dumps(history)), "epoch": np.array(epoch + 1),
-                               "best_accuracy": np.array(best_accuracy)})
+        return {"val_accuracy": val_accuracy, "learning_rate": loop.current_learning_rate()}
+
+    def save(_epoch: int, history: list[dict[str, Any]]) -> None:
+        best.offer(student, history[-1]["val_accuracy"])
+        loop.save_checkpoint(checkpoint, history, best_accuracy=best.best)
         _write_history(run_dir / "history.csv", history)
-        message = (f"epoch {epoch + 1}/{config.epochs} loss {row['loss']:.3f} acc {row['accuracy']:.3f} "
-                   f"val {val_accuracy:.3f} ({row['seconds']:.0f} s)")
-        if hasattr(bar, "set_postfix_str"):
-            bar.set_postfix_str(f"loss {row['loss']:.3f} val {val_accuracy:.3f}")
-        elif progress:
-            log(message)
+
+    # epoch_data is looked up when called: the resume test interrupts a run through it.
+    history = loop.run(lambda epoch: epoch_data(data, config, epoch), start=start_epoch, history=history,
+                       evaluate=validate, after_epoch=save, progress=progress)
 
     best_model, _ = load_run_model(run_dir)
     val_accuracy, predicted = evaluate_keras(best_model, val_inputs, data.val_labels)
@@ -478,8 +435,8 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         "train_seconds": time.time() - started,
     }
     write_file_atomically(run_dir / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
-    _save_npz(run_dir / "calibration.npz", {"inputs": data.calibration})
-    _save_npz(run_dir / "validation.npz", {"features": data.val_features, "labels": data.val_labels})
+    save_npz(run_dir / "calibration.npz", {"inputs": data.calibration})
+    save_npz(run_dir / "validation.npz", {"features": data.val_features, "labels": data.val_labels})
     from .plots import plot_confusion, plot_curves
 
     plot_curves(history, run_dir / "curves.png")
@@ -495,13 +452,3 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     writer.writeheader()
     writer.writerows(history)
     write_file_atomically(path, buffer.getvalue().encode())
-
-
-def _progress(iterable, enabled: bool, **kwargs):
-    if not enabled:
-        return iterable
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, desc="training", unit="epoch", **kwargs)

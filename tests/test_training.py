@@ -347,6 +347,15 @@ sys.exit(main(["train", "--quick", "--data", {str(corpus)!r}, "--run", {str(tmp_
     assert len((tmp_path / "run" / "history.csv").read_text().splitlines()) == 4
 
 
+def test_multi_worker_without_tf_config_is_refused(corpus, tmp_path, monkeypatch, capsys):
+    """Without TF_CONFIG TensorFlow makes a cluster of one: each host would train alone."""
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    code = main(["train", "--quick", "--data", str(corpus), "--run", str(tmp_path / "run"), "--no-progress",
+                 "--distribute", "multi-worker"])
+    assert "TF_CONFIG" in assert_one_error_line(code, capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
+
+
 def _free_ports(count: int) -> list[int]:
     import socket
 

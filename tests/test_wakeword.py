@@ -580,64 +580,47 @@ def test_backbone_starts_the_student_from_a_real_speech_run(tmp_path):
     assert main(["wakeword", "train", "hey nova", "--out", str(tmp_path / "w"), "--backbone", str(tmp_path)]) == 2
 
 
-def test_average_epochs_ends_on_the_mean_of_the_last_epochs_weights():
-    """average_epochs=2 of 3: the model ends as the mean of its weights after epochs 2 and 3."""
-    keras = pytest.importorskip("keras")
-    import kws.wakeword.train as recipe
-
-    model = keras.Sequential([keras.Input((4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
-    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    after: list[list[np.ndarray]] = []
-    real_fit = model.fit
-
-    def fit(*args, **kwargs):
-        result = real_fit(*args, **kwargs)
-        after.append(model.get_weights())
-        return result
-
-    model.fit = fit
-    rng = np.random.default_rng(0)
-    epochs = [(rng.integers(-128, 128, (32, 4)).astype(np.int8), rng.integers(0, 3, 32)) for _ in range(3)]
-    config = recipe.WakewordConfig(wake_word="x", epochs=3, batch_size=8)
-    recipe._fit_epochs(model, iter(epochs), config=config, input_scale=0.05, desc="t", progress=False, log=print,
-                       average=2)
-    assert len(after) == 3 and not np.allclose(after[1][0], after[2][0])
-    for weight, first, second in zip(model.get_weights(), after[1], after[2]):
-        np.testing.assert_allclose(weight, (first + second) / 2, rtol=1e-6, atol=1e-7)
-
-
 def test_distill_trains_the_teacher_then_the_student_on_the_same_windows(monkeypatch):
     """--distill: the teacher is fitted first, every epoch on fresh windows; the student, through
-    the Distiller with that teacher, then sees exactly those inputs in the same order."""
+    the Distiller with that teacher, then sees exactly those inputs in the same order, and its
+    weights are averaged over the last epochs as without a teacher (average_epochs)."""
     pytest.importorskip("tensorflow")
+    import kws.train_loop as train_loop
     import kws.wakeword.train as recipe
     from kws.model.distill import Distiller
     from kws.model.dscnn import TEACHER
     from kws.wakeword.dataset import WindowConfig
 
-    seen: list[tuple[str, object, list[np.ndarray]]] = []
-    real_fit = recipe._fit_epochs
+    seen: list[tuple[str, object, list[np.ndarray], int]] = []
+    real_run = train_loop.Loop.run
 
-    def spy(model, epochs, **kwargs):
-        epochs = list(epochs)
-        seen.append((kwargs["desc"], model, [inputs.copy() for inputs, _ in epochs]))
-        return real_fit(model, iter(epochs), **kwargs)
+    def spy(loop, epochs, **kwargs):
+        inputs: list[np.ndarray] = []
 
-    monkeypatch.setattr(recipe, "_fit_epochs", spy)
-    config = recipe.WakewordConfig(wake_word="hey nova", epochs=2, distill=True,
+        def recording(epoch):
+            drawn = epochs(epoch)
+            inputs.append(drawn[0].copy())
+            return drawn
+
+        seen.append((kwargs["desc"], loop.model, inputs, kwargs.get("average_epochs", 0)))
+        return real_run(loop, recording, **kwargs)
+
+    monkeypatch.setattr(train_loop.Loop, "run", spy)
+    config = recipe.WakewordConfig(wake_word="hey nova", epochs=2, distill=True, average_epochs=2,
                                    window=WindowConfig(positive_repeats=2, unknown_ratio=2.0, silence_ratio=0.5))
     student, rule, _, history = recipe.fit_model(config, _material(), progress=False, log=print)
-    (teacher_desc, teacher, teacher_inputs), (student_desc, distiller, student_inputs) = seen
+    (teacher_desc, teacher, teacher_inputs, _), (student_desc, distiller, student_inputs, average) = seen
     assert (teacher_desc, student_desc) == ("teacher", "student (distilled)")
     assert teacher.count_params() > 5 * student.count_params()
     assert teacher.get_layer(f"pw_{TEACHER.blocks}").filters == TEACHER.channels
     assert isinstance(distiller, Distiller) and distiller.teacher is teacher and distiller.student is student
     assert distiller.alpha == config.alpha and distiller.temperature == config.temperature
+    assert average == config.average_epochs
     assert len(teacher_inputs) == len(student_inputs) == 2
     for a, b in zip(teacher_inputs, student_inputs):
-        assert a.dtype == np.int8
         np.testing.assert_array_equal(a, b)
+        levels = a / np.float32(rule.input_scale)  # int8 values times the input scale
+        assert np.abs(levels - np.rint(levels)).max() < 1e-3 and -128 <= levels.min() and levels.max() <= 127
     assert not np.array_equal(teacher_inputs[0], teacher_inputs[1]), "each epoch draws fresh windows"
     assert [row["epoch"] for row in history] == [1, 2] and all("teacher" in row for row in history)
 

@@ -43,7 +43,7 @@ class Distiller(keras.Model):
         # Keras 3's fit() first builds the model from a sample batch that it reduces across
         # replicas; MultiWorkerMirroredStrategy cannot reduce an (inputs, labels) pair, so fit()
         # fails there (keras-team/keras#20585). A built Distiller needs no such build: its
-        # train_step tracks its own metrics and kws.training builds it before fitting.
+        # train_step tracks its own metrics and kws.train_loop.Loop builds it before fitting.
         if self.built:
             return
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)

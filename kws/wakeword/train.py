@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from dsp import MfccConfig
+from dsp.config import SAMPLE_RATE
 
 from ..atomic import write_files_atomically
 from ..detector import DetectorConfig
@@ -225,7 +226,7 @@ def gather(config: WakewordConfig, *, cache_dir: Path | None, progress: bool, lo
             speech.append(train_part)
         if len(held_part):
             held_speech.append(held_part)
-        user_negative_seconds = (len(train_part) + len(held_part)) / 16000
+        user_negative_seconds = (len(train_part) + len(held_part)) / config.window.sample_rate
     noise = sources.synthetic_noise(config.noise_seconds, seed=config.seed)
     held_noise = sources.synthetic_noise(config.noise_seconds, seed=config.seed + 1)
     if config.noise:
@@ -241,7 +242,7 @@ def gather(config: WakewordConfig, *, cache_dir: Path | None, progress: bool, lo
                    "engines": sorted({v.engine for v in voices})},
         "phrasings": texts,
         "confusable_texts": confusable_texts, "confusable_clips": len(confusable_clips),
-        "other_speech_seconds": round(sum(len(s) for s in speech) / 16000, 1),
+        "other_speech_seconds": round(sum(len(s) for s in speech) / config.window.sample_rate, 1),
         "user_negative_seconds": round(user_negative_seconds, 1),
         "recordings": config.recordings or None,
         "noise_recordings": len(noise),
@@ -271,9 +272,9 @@ def negative_stream(calibration: dict[str, Any], *, seed: int, noise_seconds: fl
     speech = speech + noise_of(len(speech), -60, -45)
     pieces = [speech]
     for _ in noises:
-        pieces.append(noise_of(int(noise_seconds * 16000), -50, -20))
+        pieces.append(noise_of(int(noise_seconds * SAMPLE_RATE), -50, -20))
     negatives = np.clip(np.rint(np.concatenate(pieces)), -32768, 32767).astype(np.int16)
-    background = np.concatenate([noise_of(int(noise_seconds * 16000), -45, -30) for _ in noises])
+    background = np.concatenate([noise_of(int(noise_seconds * SAMPLE_RATE), -45, -30) for _ in noises])
     return negatives, np.clip(np.rint(background), -32768, 32767).astype(np.int16)
 
 
@@ -312,7 +313,7 @@ def _backbone_model(backbone: str, config: WakewordConfig):
         if MfccConfig.from_dict(about["mfcc"]) != config.mfcc:
             raise KwsError("--backbone default was trained on other features")
         rule = InputRule.from_dict(about["input_rule"])
-        base = build_dscnn((config.mfcc.n_frames(about["clip_samples"]), config.mfcc.n_mfcc), len(about["labels"]),
+        base = build_dscnn(config.mfcc.window_shape(about["clip_samples"]), len(about["labels"]),
                            ARCHITECTURES[about["architecture"]])
         base.set_weights(load_weights(weights))
         return base, rule
@@ -355,49 +356,16 @@ def _freeze(model, blocks: int) -> None:
             layer.trainable = False
 
 
-def _compile(model, config: WakewordConfig, steps: int) -> None:
-    import keras
+def _schedule(config: WakewordConfig, steps_per_epoch: int):
+    from ..train_loop import Schedule
 
-    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=max(1, steps),
-                                                      alpha=config.final_learning_rate / config.learning_rate)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-
-
-def _fit_epochs(model, epochs, *, config: WakewordConfig, input_scale: float, desc: str, progress: bool,
-                log: Callable[[str], None], average: int = 0) -> list[dict[str, Any]]:
-    """Fit ``model`` one epoch per item of ``epochs``: (int8 inputs, labels) pairs; with
-    ``average``, the model ends as the mean of its weights after each of the last ``average``."""
-    from ..stream_eval import _bar
-
-    history = []
-    bar = _bar(progress, iterable=range(config.epochs), desc=desc, unit="epoch")
-    batches = iter(epochs)
-    averaged: list[np.ndarray] = []
-    for epoch in bar:
-        started = time.time()
-        inputs, labels = next(batches)
-        result = model.fit(inputs[..., None].astype(np.float32) * np.float32(input_scale), labels,
-                           batch_size=config.batch_size, epochs=1, verbose=0, shuffle=True)
-        row = {"epoch": epoch + 1, "windows": int(len(labels)), "loss": float(result.history["loss"][-1]),
-               "accuracy": float(result.history["accuracy"][-1]), "seconds": round(time.time() - started, 1)}
-        history.append(row)
-        if hasattr(bar, "set_postfix_str"):
-            bar.set_postfix_str(f"loss {row['loss']:.3f} acc {row['accuracy']:.3f}")
-        elif progress:
-            log(f"{desc} epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.3f} acc {row['accuracy']:.3f} "
-                f"({row['seconds']:.0f} s, {row['windows']} windows)")
-        if average and epoch >= config.epochs - average:
-            weights = model.get_weights()  # batch-norm statistics included
-            averaged = [w.astype(np.float64) for w in weights] if not averaged else \
-                [a + w for a, w in zip(averaged, weights)]
-    if averaged:
-        model.set_weights([a / min(average, config.epochs) for a in averaged])
-    return history
+    return Schedule(epochs=config.epochs, batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
+                    learning_rate=config.learning_rate, final_learning_rate=config.final_learning_rate)
 
 
 def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log: Callable[[str], None]):
-    """Train the student (distilled from a teacher with ``config.distill``).
+    """Train the student (distilled from a teacher with ``config.distill``) through
+    :class:`kws.train_loop.Loop`.
 
     Returns (Keras student, input rule, int8 calibration inputs, history); history rows are
     the student's epochs, with the teacher's under ``"teacher"`` when there is one.
@@ -406,15 +374,15 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
 
     from ..data.augment import AugmentConfig, mask_features
     from ..input_rule import InputRule
-    from ..model.distill import Distiller
     from ..model.dscnn import STUDENT, TEACHER, build_dscnn
+    from ..train_loop import Distillation, Loop
     from ..training import mfcc_q15_clips
 
     from .mining import mine_hard_negatives, stream_features
 
     keras.utils.set_random_seed(config.seed)
     material = replace(material, hard_negatives=[])  # the caller's material stays as it was
-    shape = (config.mfcc.n_frames(config.window.clip_samples), config.mfcc.n_mfcc)
+    shape = config.mfcc.window_shape(config.window.clip_samples)
     student = build_dscnn(shape, 3, STUDENT)
     first = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=0)
     first_features = mfcc_q15_clips(first[0], config.mfcc)
@@ -431,60 +399,66 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     speech_features = stream_features(material.speech, mfcc=config.mfcc) if mining else []
     mined: list[int] = []
 
-    def mine(model) -> None:
+    def mining_with(model) -> Callable[[int], None]:
+        """Before every ``mine_every``-th epoch: hard negatives scored by ``model``, the one being trained."""
         def wake_probability(windows: np.ndarray) -> np.ndarray:
             logits = model.predict(rule.model_input(windows)[..., None], batch_size=512, verbose=0)
             return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))[:, LABEL_WAKE]
 
-        found = mine_hard_negatives(wake_probability, material.speech, speech_features, mfcc=config.mfcc,
-                                    clip_samples=config.window.clip_samples, hop_frames=config.mine_hop_frames,
-                                    min_score=config.mine_min_score, limit=config.mine_limit)
-        # The newest round first; older finds stay (up to twice the limit) so that windows the
-        # model has since learnt are not forgotten again.
-        material.hard_negatives = (found + material.hard_negatives)[: 2 * config.mine_limit]
-        mined.append(len(found))
-        if not progress:
-            log(f"hard negatives: {len(found)} windows of other speech score >= {config.mine_min_score:g} "
-                f"({len(material.hard_negatives)} in use)")
+        def before_epoch(epoch: int) -> None:
+            if not (mining and epoch and epoch % config.mine_every == 0):
+                return
+            found = mine_hard_negatives(wake_probability, material.speech, speech_features, mfcc=config.mfcc,
+                                        clip_samples=config.window.clip_samples, hop_frames=config.mine_hop_frames,
+                                        min_score=config.mine_min_score, limit=config.mine_limit)
+            # The newest round first; older finds stay (up to twice the limit) so that windows the
+            # model has since learnt are not forgotten again.
+            material.hard_negatives = (found + material.hard_negatives)[: 2 * config.mine_limit]
+            mined.append(len(found))
+            if not progress:
+                log(f"hard negatives: {len(found)} windows of other speech score >= {config.mine_min_score:g} "
+                    f"({len(material.hard_negatives)} in use)")
+        return before_epoch
 
-    def fresh_epochs(model):
-        """Each epoch's int8 inputs (SpecAugment-masked) and labels, drawn from the seed, with
-        hard negatives mined by ``model`` (the one being trained) every ``mine_every`` epochs."""
-        for epoch in range(config.epochs):
-            if mining and epoch and epoch % config.mine_every == 0:
-                mine(model)
-            if epoch:
-                windows, labels = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=epoch)
-                features = mfcc_q15_clips(windows, config.mfcc)
-            else:
-                labels, features = first[1], first_features
-            # Masking the int8 values with fill 0 equals masking the float inputs (zero point 0).
-            yield mask_features(rule.apply(features), np.random.default_rng([config.seed, epoch, 3]), masks), labels
+    def draw(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """The epoch's int8 inputs (SpecAugment-masked) and labels, drawn from the seed."""
+        if epoch:
+            windows, labels = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=epoch)
+            features = mfcc_q15_clips(windows, config.mfcc)
+        else:
+            labels, features = first[1], first_features
+        # Masking the int8 values with fill 0 equals masking the float inputs (zero point 0).
+        return mask_features(rule.apply(features), np.random.default_rng([config.seed, epoch, 3]), masks), labels
 
-    steps = -(-len(first[1]) // config.batch_size) * config.epochs
+    def model_inputs(drawn: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        inputs, labels = drawn
+        return inputs.astype(np.float32) * np.float32(rule.input_scale), labels
+
+    def windows(_epoch: int, labels: np.ndarray) -> dict[str, int]:
+        return {"windows": int(len(labels))}
+
+    schedule = _schedule(config, -(-len(first[1]) // config.batch_size))
     if not config.distill:
-        _compile(student, config, steps)
-        history = _fit_epochs(student, fresh_epochs(student), config=config, desc="training",
-                              input_scale=rule.input_scale, progress=progress, log=log, average=config.average_epochs)
+        history = Loop(student, schedule, shuffle=True).run(
+            lambda epoch: model_inputs(draw(epoch)), before_epoch=mining_with(student), evaluate=windows,
+            average_epochs=config.average_epochs, progress=progress, desc="training")
         return student, rule, calibration_inputs, _with_mining(history, mined, config.mine_every)
 
-    # The teacher sees each epoch's windows first; they are kept so that the student later
-    # learns on exactly the same inputs, and the audio work (most of an epoch) is done once.
+    # The teacher sees each epoch's windows first; they are kept (as int8) so that the student
+    # later learns on exactly the same inputs, and the audio work (most of an epoch) is done once.
     kept: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def keeping():
-        for item in fresh_epochs(teacher):
-            kept.append(item)
-            yield item
+    def keeping(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        kept.append(draw(epoch))
+        return model_inputs(kept[-1])
 
     teacher = build_dscnn(shape, 3, TEACHER)  # mines the hard negatives for both
-    _compile(teacher, config, steps)
-    teacher_history = _fit_epochs(teacher, keeping(), config=config, desc="teacher", input_scale=rule.input_scale,
-                                   progress=progress, log=log)
-    distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha)
-    _compile(distiller, config, steps)
-    history = _fit_epochs(distiller, iter(kept), config=config, desc="student (distilled)",
-                           input_scale=rule.input_scale, progress=progress, log=log)
+    teacher_history = Loop(teacher, schedule, shuffle=True).run(
+        keeping, before_epoch=mining_with(teacher), evaluate=windows, progress=progress, desc="teacher")
+    distillation = Distillation(temperature=config.temperature, alpha=config.alpha)
+    history = Loop(student, schedule, teacher=teacher, distillation=distillation, shuffle=True).run(
+        lambda epoch: model_inputs(kept[epoch]), evaluate=windows, average_epochs=config.average_epochs,
+        progress=progress, desc="student (distilled)")
     for row, teacher_row in zip(history, _with_mining(teacher_history, mined, config.mine_every)):
         row["teacher"] = teacher_row
     return student, rule, calibration_inputs, _with_mining(history, mined, config.mine_every)
