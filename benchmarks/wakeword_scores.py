@@ -45,7 +45,7 @@ def clips(args: argparse.Namespace) -> None:
 
     from kws.audio import load_audio
     from kws.model_file import load_model
-    from kws.stream_eval import trim
+    from kws.trim import trim
 
     for model_dir in args.models:
         model = load_model(Path(model_dir) / "model.json")
@@ -75,7 +75,7 @@ def clips(args: argparse.Namespace) -> None:
 def negatives(args: argparse.Namespace) -> None:
     from kws.audio import load_audio
     from kws.model_file import load_model
-    from kws.stream_eval import audio_files, load_negatives
+    from kws.audio_files import audio_files, load_negatives
 
     files = audio_files([args.runs / "librispeech_split" / f"fold{args.fold}" / "test",
                          args.data / "speech_commands_v2_test_dev" / "_background_noise_"])

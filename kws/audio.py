@@ -18,6 +18,8 @@ from typing import Union
 import numpy as np
 import soundfile as sf
 
+from dsp.config import SAMPLE_RATE
+
 from .atomic import write_file_atomically
 from .errors import KwsError
 
@@ -51,24 +53,42 @@ class LoadedAudio:
         return len(self.samples) / self.sample_rate
 
 
+class AudioFileError(KwsError):
+    """A file :func:`load_audio` cannot turn into samples.
+
+    ``str(error)`` is the whole message (the one line a command reading this file prints);
+    ``path`` and ``reason`` let a command reading a folder of files skip it with a note instead.
+    """
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
 def _check_is_readable_file(path: str) -> None:
     # libsndfile reports a missing file, a directory and an empty file all as "System error"
     # or "Format not recognised"; the filesystem can say which it is.
     try:
         status = os.stat(path)
     except FileNotFoundError:
-        raise KwsError(f"no such file: {path}") from None
+        raise AudioFileError(f"no such file: {path}", path=path, reason="no such file") from None
     except OSError as error:
-        raise KwsError(f"cannot read {path}: {error.strerror or error}") from None
+        raise _cannot_read(path, error) from None
     if os.path.isdir(path):
-        raise KwsError(f"{path} is a directory, not an audio file")
+        raise AudioFileError(f"{path} is a directory, not an audio file", path=path, reason="a directory")
     if status.st_size == 0:
-        raise KwsError(f"{path} is empty (0 bytes)")
+        raise AudioFileError(f"{path} is empty (0 bytes)", path=path, reason="empty (0 bytes)")
     try:
         with open(path, "rb"):
             pass
     except OSError as error:  # e.g. permission denied, which libsndfile also calls "System error"
-        raise KwsError(f"cannot read {path}: {error.strerror or error}") from None
+        raise _cannot_read(path, error) from None
+
+
+def _cannot_read(path: str, error: OSError) -> AudioFileError:
+    reason = f"cannot read it: {error.strerror or error}"
+    return AudioFileError(f"cannot read {path}: {error.strerror or error}", path=path, reason=reason)
 
 
 def _read(path: str, target_rate: int) -> tuple[np.ndarray, int]:
@@ -85,8 +105,9 @@ def _read(path: str, target_rate: int) -> tuple[np.ndarray, int]:
             return data, audio.samplerate
     except (sf.LibsndfileError, RuntimeError) as error:
         # LibsndfileError (a RuntimeError) carries libsndfile's reason without the file name.
-        reason = getattr(error, "error_string", None) or str(error)
-        raise KwsError(f"{path} is not a readable wav/flac/ogg file ({reason.rstrip('.')})") from None
+        why = (getattr(error, "error_string", None) or str(error)).rstrip(".")
+        reason = f"not a readable wav/flac/ogg file ({why})"
+        raise AudioFileError(f"{path} is {reason}", path=path, reason=reason) from None
 
 
 def to_int16(samples: np.ndarray) -> tuple[np.ndarray, int]:
@@ -100,26 +121,26 @@ def to_int16(samples: np.ndarray) -> tuple[np.ndarray, int]:
     return np.clip(scaled, -32768, 32767).astype(np.int16), clipped
 
 
-def load_audio(path: PathLike, *, sample_rate: int = 16000) -> LoadedAudio:
+def load_audio(path: PathLike, *, sample_rate: int = SAMPLE_RATE) -> LoadedAudio:
     """Read a wav, flac or ogg file (or another format libsndfile reads) as int16 mono.
 
     Several channels are averaged, another sample rate is resampled with a polyphase filter
     (``scipy.signal.resample_poly``), and float samples are rounded and clipped to int16; each
     such change adds a note. A mono integer file at ``sample_rate`` with 16 or fewer bits is
-    read bit-exactly. Raises :class:`KwsError` naming the file when it is missing, not a file,
-    empty, unreadable, has no samples, or holds NaN or infinite samples.
+    read bit-exactly. Raises :class:`AudioFileError` naming the file when it is missing, not a
+    file, empty, unreadable, has no samples, or holds NaN or infinite samples.
     """
     name = os.fspath(path)
     _check_is_readable_file(name)
     data, file_rate = _read(name, sample_rate)
     if data.shape[0] == 0:
-        raise KwsError(f"{name} contains no samples")
+        raise AudioFileError(f"{name} contains no samples", path=name, reason="no samples")
     if data.dtype == np.int16:
         return LoadedAudio(samples=np.ascontiguousarray(data[:, 0]), sample_rate=sample_rate, path=name)
 
     # Only float files (FLOAT, DOUBLE) can hold these; the check is cheap next to resampling.
     if not np.isfinite(data).all():
-        raise KwsError(f"{name} contains NaN or infinite samples")
+        raise AudioFileError(f"{name} contains NaN or infinite samples", path=name, reason="NaN or infinite samples")
     notes: list[str] = []
     channels = data.shape[1]
     if channels > 1:
@@ -140,12 +161,11 @@ def load_audio(path: PathLike, *, sample_rate: int = 16000) -> LoadedAudio:
     return LoadedAudio(samples=samples, sample_rate=sample_rate, path=name, notes=notes)
 
 
-def write_wav(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
-    """Write samples (shape (n,) or (n, channels)) as a wav file, atomically.
+def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """Samples (shape (n,) or (n, channels)) as the bytes of a wav file.
 
     The wav subtype follows the dtype: int16 -> PCM_16, int32 -> PCM_32, float32 -> FLOAT,
-    float64 -> DOUBLE, so what is written is what is read back. The file appears under its
-    name only once complete (temporary file in the same directory, then ``os.replace``).
+    float64 -> DOUBLE, so what is written is what is read back.
     """
     samples = np.asarray(samples)
     subtype = _WAV_SUBTYPES.get(samples.dtype)
@@ -153,4 +173,10 @@ def write_wav(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
         raise TypeError(f"cannot write {samples.dtype} samples as wav; use one of {sorted(map(str, _WAV_SUBTYPES))}")
     buffer = io.BytesIO()
     sf.write(buffer, samples, sample_rate, format="WAV", subtype=subtype)
-    write_file_atomically(Path(path), buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_wav(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
+    """Write samples as a wav file (:func:`wav_bytes`), atomically: the file appears under its
+    name only once complete (temporary file in the same directory, then ``os.replace``)."""
+    write_file_atomically(Path(path), wav_bytes(samples, sample_rate))

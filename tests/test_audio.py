@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from kws.audio import LoadedAudio, load_audio, to_int16, write_wav
+from kws.audio import AudioFileError, LoadedAudio, load_audio, to_int16, write_wav
+from kws.audio_files import FoundFile, audio_files, load_audio_files, load_negatives
 from kws.errors import KwsError
 
 
@@ -191,3 +192,90 @@ def test_write_wav_rejects_unsupported_dtype(tmp_path):
     with pytest.raises(TypeError, match="uint8"):
         write_wav(tmp_path / "x.wav", np.zeros(10, np.uint8), 16000)
     assert os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Folders of files: one that does not decode is skipped with a note, a named one is an error
+
+
+def corrupt_flac(path):
+    """A flac whose header reads but whose second half is zeros: libsndfile loses sync
+    mid-file, as on the undecodable files of crowd-sourced corpora."""
+    sf.write(path, noise_int16(16000) // 8, 16000)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 :] = bytes(len(data) - len(data) // 2)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture
+def folder_with_bad_files(tmp_path):
+    """a.wav, c.wav (one second of tone each), sub/b.flac (corrupt) and d.wav (empty)."""
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("a.wav", "c.wav"):
+        write_wav(folder / name, to_int16(tone(440, 16000))[0], 16000)
+    corrupt_flac(folder / "sub" / "b.flac")
+    (folder / "d.wav").write_bytes(b"")
+    return folder
+
+
+def assert_skipped(err: str, folder) -> None:
+    """One note for each bad file of ``folder_with_bad_files``, in any order, and nothing else."""
+    notes = sorted(err.splitlines())
+    assert len(notes) == 2 and notes[0] == f"kws: note: skipped {folder / 'd.wav'}: empty (0 bytes)"
+    # The reason in brackets is libsndfile's own words ("flac decoder lost sync" today).
+    assert notes[1].startswith(f"kws: note: skipped {folder / 'sub' / 'b.flac'}: not a readable wav/flac/ogg file (")
+
+
+def test_an_undecodable_file_says_which_and_why(tmp_path):
+    path = corrupt_flac(tmp_path / "bad.flac")
+    assert sf.info(str(path)).frames > 0  # the header reads; the samples do not
+    with pytest.raises(AudioFileError) as caught:
+        load_audio(path)
+    error = caught.value
+    assert error.path == str(path) and error.reason.startswith("not a readable wav/flac/ogg file (")
+    assert str(error) == f"{path} is {error.reason}"  # what a command reading this one file prints
+
+
+def test_a_folder_walk_skips_undecodable_files_with_one_note_each(folder_with_bad_files, capsys):
+    files = audio_files([folder_with_bad_files])
+    assert [f.name for f in files] == ["a.wav", "c.wav", "d.wav", "b.flac"]
+    assert all(isinstance(f, FoundFile) for f in files)
+    assert [path.name for path, _ in load_audio_files(files)] == ["a.wav", "c.wav"]
+    assert_skipped(capsys.readouterr().err, folder_with_bad_files)
+
+
+def test_a_named_file_that_does_not_decode_is_an_error(folder_with_bad_files, capsys):
+    bad = folder_with_bad_files / "sub" / "b.flac"
+    files = audio_files([folder_with_bad_files / "a.wav", bad])
+    assert not any(isinstance(f, FoundFile) for f in files)
+    with pytest.raises(AudioFileError, match="b.flac is not a readable"):
+        list(load_audio_files(files))
+
+
+def test_a_walk_where_nothing_decodes_is_an_error(folder_with_bad_files):
+    with pytest.raises(KwsError, match="every audio file was skipped"):
+        load_negatives(audio_files([folder_with_bad_files / "sub"]), seconds=1, seed=0)
+
+
+@pytest.mark.parametrize("walk", ["negatives", "keyword clips", "wake-word negatives", "recordings", "noise"])
+def test_every_folder_walk_skips_them(folder_with_bad_files, capsys, walk):
+    from kws.keyword_stream import keyword_sources, load_clips
+    from kws.wakeword import sources
+
+    folder = folder_with_bad_files
+    if walk == "negatives":
+        seconds = len(load_negatives(audio_files([folder]), seconds=60, seed=0).samples) / 16000
+    elif walk == "keyword clips":
+        seconds = sum(len(c.samples) for c in load_clips(keyword_sources(folder, ("go",), word="go"))[0]) / 16000
+    elif walk == "wake-word negatives":
+        files = sources.load_folder_files([str(folder)], what="--negatives")
+        seconds = len(sources.load_long(files, seconds=60, seed=0)) / 16000
+    elif walk == "recordings":
+        seconds = sum(map(len, sources.load_recordings(str(folder), log=lambda _: None))) / 16000
+    else:
+        files = sources.load_folder_files([str(folder)], what="--noise")
+        seconds = sum(map(len, sources.load_noise(files, clip_samples=16000))) / 16000
+    assert seconds == pytest.approx(2.0, abs=0.05)  # a.wav and c.wav (trimmed where the walk trims)
+    assert_skipped(capsys.readouterr().err, folder)

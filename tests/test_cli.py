@@ -389,3 +389,19 @@ def test_subprocess_error_is_one_line(tmp_path):
     assert result.stderr.startswith(f"kws: error: {bad} is not a readable wav/flac/ogg file (")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert sorted(os.listdir(tmp_path)) == ["bad.wav"]
+
+
+def test_evaluate_skips_undecodable_clips_with_a_note(tmp_path, capsys):
+    """kws evaluate DIR walks a folder: an undecodable clip is one note naming it, and the rest are scored."""
+    from corpus import make_corpus
+
+    folder = make_corpus(tmp_path / "corpus", speakers=1, takes=1)
+    (folder / "yes" / "bad_nohash_0.wav").write_text("not audio\n")
+    (folder / "go" / "empty_nohash_0.wav").write_bytes(b"")
+    argv = ["evaluate", str(folder), "--json", "--cache", str(tmp_path / "cache")]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["clips"] == 12  # 10 keywords and 2 other words, one clip each
+    empty, text = captured.err.splitlines()
+    assert empty == f"kws: note: skipped {folder / 'go' / 'empty_nohash_0.wav'}: empty (0 bytes)"
+    assert text.startswith(f"kws: note: skipped {folder / 'yes' / 'bad_nohash_0.wav'}: not a readable wav/flac/ogg")

@@ -21,16 +21,17 @@ from conftest import assert_one_error_line
 from corpus import make_corpus
 
 from dsp import MfccConfig
+from kws.audio_files import audio_files, load_negatives
 from kws.cli import main
 from kws.data.speech_commands import KEYWORDS, LABELS
 from kws.detector import Detection, Detector, DetectorConfig
 from kws.errors import KwsError
 from kws.input_rule import InputRule
-from kws.model_file import DEFAULT_MODEL, KwsModel, Quantization, load_model, write_model
-from kws.stream_eval import (Clip, PlacedKeyword, ThresholdResult, ThresholdSweep, audio_files,
-                             build_positive_stream, evaluate_threshold, fa_per_hour, keyword_sources,
-                             load_clips, load_negatives, match, parse_thresholds, pick_target, score_stream,
-                             trim)
+from kws.keyword_stream import Clip, PlacedKeyword, build_positive_stream, keyword_sources, load_clips
+from kws.model_file import DEFAULT_MODEL, InputSpec, KwsModel, Quantization, load_model, write_model
+from kws.stream_eval import (ThresholdResult, ThresholdSweep, evaluate_threshold, fa_per_hour, match,
+                             parse_thresholds, pick_target, score_stream)
+from kws.trim import trim
 
 RATE = 16000
 
@@ -84,10 +85,10 @@ class OnsetClassifier:
 def fake_model(tmp_path: Path | None = None) -> KwsModel:
     """A model description with the real labels, frontend and output quantisation, no weights."""
     here = Path(tmp_path or ".") / "fake.json"
-    return KwsModel(json_path=here, tflite_path=here.with_suffix(".tflite"), tflite=b"", labels=LABELS,
-                    mfcc=MfccConfig(), clip_samples=RATE, input_rule=InputRule((0,) * 10, (0,) * 10),
+    return KwsModel(json_path=here, tflite_path=here.with_suffix(".tflite"), tflite=b"", name="fake", labels=LABELS,
+                    input=InputSpec(MfccConfig(), RATE), input_rule=InputRule((0,) * 10, (0,) * 10),
                     input_quantization=Quantization(1 / 16, 0), output_quantization=Quantization(1 / 256, -128),
-                    metadata={})
+                    detector=None, credits="")
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,8 @@ def model_path(tmp_path_factory) -> Path:
 
     import_tensorflow(what="this test")
     from kws.model.dscnn import DsCnnConfig, build_dscnn
-    from kws.model.export import convert_int8, export_model, quantization_of
+    from kws.model.export import convert_int8, export_model
+    from kws.model_file import InputSpec, new_model
 
     architecture = DsCnnConfig(channels=8, blocks=1, dropout=0.0)
     rule = InputRule((0,) * 10, (4,) * 10)
@@ -110,9 +112,9 @@ def model_path(tmp_path_factory) -> Path:
     exported = export_model(keras_model, architecture, (49, 10), len(LABELS))
     calibration = np.random.default_rng(0).normal(0, 2, (8, 49, 10)).astype(np.float32)
     tflite = convert_int8(exported, calibration, rule)
-    metadata = {"name": "tiny", "labels": list(LABELS), "mfcc": MfccConfig().to_dict(), "clip_samples": RATE,
-                "input_rule": rule.to_dict(), "quantization": quantization_of(tflite)}
-    return write_model(tmp_path_factory.mktemp("model") / "model.json", tflite, metadata)
+    return write_model(new_model(tmp_path_factory.mktemp("model") / "model.json", tflite, name="tiny", labels=LABELS,
+                                 input=InputSpec(MfccConfig(), RATE), input_rule=rule, credits="none: untrained",
+                                 architecture={}, training={}))
 
 
 def corpus_stream(corpus: Path, noise: Path, *, seed: int = 0, snrs=(20.0, 10.0, 5.0), word: str | None = None):
@@ -361,11 +363,9 @@ def test_cli_json_png_and_saved_stream(corpus, noise, model_path, tmp_path, caps
 
 def test_cli_counts_hits_of_a_wake_word(corpus, noise, tmp_path, capsys, monkeypatch):
     """--word with a plain folder, a detector that fires on loud onsets: hits, latencies, a table."""
-    model = fake_model(tmp_path)
-    write_model(model.json_path, b"weights", {"labels": list(LABELS), "mfcc": MfccConfig().to_dict(),
-                                              "clip_samples": RATE, "input_rule": model.input_rule.to_dict(),
-                                              "quantization": {"input": {"scale": 1 / 16, "zero_point": 0},
-                                                               "output": {"scale": 1 / 256, "zero_point": -128}}})
+    # A real flatbuffer with the real labels (the scores come from the onset classifier below).
+    model = replace(load_model(), json_path=tmp_path / "fake.json", tflite_path=tmp_path / "fake.tflite")
+    write_model(model)
     monkeypatch.setattr("kws.inference.Classifier", lambda m, **_: OnsetClassifier(m, word="go"))
     argv = ["evaluate-stream", "--model", str(model.json_path), "--keywords-from", str(corpus / "go"),
             "--word", "go", "--negatives", str(noise), "--minutes", "0.2", "--snr", "10", "--gap", "1.5", "3"]
@@ -406,6 +406,30 @@ def test_bad_input_is_one_error_line(corpus, noise, model_path, tmp_path, capsys
     line = assert_one_error_line(2, capsys.readouterr().err)
     assert message in line
     assert not list(tmp_path.glob("**/*.png")) and not list(tmp_path.glob("**/*.mp3"))
+
+
+def test_undecodable_files_in_the_folders_are_skipped_with_a_note(corpus, noise, model_path, tmp_path, capsys):
+    """An undecodable file found in --keywords-from or --negatives is one note; named, one error line."""
+    from test_audio import corrupt_flac
+
+    clips, negatives = tmp_path / "go", tmp_path / "negatives"
+    for source, copy in ((corpus / "go", clips), (noise, negatives)):
+        copy.mkdir()
+        for path in source.iterdir():
+            (copy / path.name).write_bytes(path.read_bytes())
+    bad_clip, bad_negative = corrupt_flac(clips / "bad.flac"), corrupt_flac(negatives / "bad.flac")
+    argv = ["evaluate-stream", "--model", str(model_path), "--keywords-from", str(clips), "--word", "go",
+            "--minutes", "1", "--json", "--negatives"]
+    assert main(argv + [str(negatives)]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["positive_stream"]["keywords"] == 2 and report["negative_stream"]["files"] == 2
+    notes = sorted(line for line in captured.err.splitlines() if "skipped" in line)
+    assert len(notes) == 2
+    for note, bad in zip(notes, (bad_clip, bad_negative)):
+        assert note.startswith(f"kws: note: skipped {bad}: not a readable wav/flac/ogg file (")
+    assert main(argv + [str(noise), str(bad_negative)]) == 2
+    assert "bad.flac is not a readable" in assert_one_error_line(2, capsys.readouterr().err)
 
 
 def test_missing_required_options_are_one_error_line(capsys):

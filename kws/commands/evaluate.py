@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..data.speech_commands import SPLITS
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..data.speech_commands import Clip
+    from ..model_file import KwsModel
 
 
 def register(subparsers) -> None:
@@ -30,7 +37,6 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..data.feature_cache import clip_features
     from ..console import note
     from ..data.speech_commands import assign_splits, has_official_lists, scan
     from ..errors import KwsError
@@ -52,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
     clips = [c for c in clips if c.label in model.labels]
     if not clips:
         raise KwsError(f"{where} holds no clips of this model's labels ({', '.join(model.labels)})")
-    features = clip_features([c.path for c in clips], config=model.mfcc, clip_samples=model.clip_samples,
-                             cache_dir=args.cache)
+    clips, features = _features(clips, model, args.cache)
+    if not clips:
+        raise KwsError(f"no clip of {where} decodes")
     labels = np.array([model.labels.index(c.label) for c in clips])
     accuracy, predicted = int8_accuracy(model, features, labels)
     matrix = confusion_matrix(labels, predicted, len(model.labels))
@@ -76,3 +83,24 @@ def run(args: argparse.Namespace) -> int:
     for i, label in enumerate(model.labels):
         print(f"  {label:>{width}} " + " ".join(f"{v:4d}" for v in matrix[i]))
     return 0
+
+
+def _features(clips: list[Clip], model: KwsModel, cache: Path | None) -> tuple[list[Clip], np.ndarray]:
+    """(the clips that decode, their features): one that does not is skipped with a note."""
+    from ..audio import AudioFileError
+    from ..audio_files import FoundFile, load_audio_files
+    from ..data.feature_cache import clip_features
+
+    def features(chosen: list[Clip]) -> np.ndarray:
+        return clip_features([c.path for c in chosen], config=model.mfcc, clip_samples=model.clip_samples,
+                             cache_dir=cache)
+
+    try:
+        return clips, features(clips)
+    except AudioFileError:
+        # The cache never holds a file that does not decode, so where one is among the clips,
+        # one pass over them all finds every such file (each skipped with its note).
+        found = (FoundFile(c.path) for c in clips)
+        readable = {path for path, _ in load_audio_files(found, sample_rate=model.mfcc.sample_rate)}
+        clips = [c for c in clips if c.path in readable]
+        return clips, features(clips)

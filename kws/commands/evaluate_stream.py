@@ -102,7 +102,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.save_stream is not None:
         if args.save_stream.suffix.lower() != ".wav":
             raise KwsError(f"--save-stream {args.save_stream}: name a .wav file (its labels go beside it, .json)")
-        from ..stream_eval import labels_path
+        from ..keyword_stream import labels_path
 
         outputs.append(labels_path(args.save_stream))
     for path in outputs:
@@ -136,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
     from ..console import note
     from ..detector import Detector
     from ..model_file import load_model
-    from ..stream_eval import ThresholdSweep, det_png, evaluate_threshold, fa_per_hour, pick_target, score_stream
+    from ..plots import det_png
+    from ..stream_eval import ThresholdSweep, evaluate_threshold, fa_per_hour, pick_target, score_stream
 
     model = load_model(args.model)
     config = detector_config(args, model)
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         files[args.png] = det_png(results, default=default, target=target,
                                   target_fa_per_hour=args.target_fa_per_hour, title=title)
     if args.save_stream is not None:
-        from ..stream_eval import stream_files
+        from ..keyword_stream import stream_files
 
         labels = _stream_labels(args, config, stream, positive_scores.detections, rate)
         files.update(stream_files(stream, args.save_stream, labels))
@@ -197,9 +198,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _build_streams(args: argparse.Namespace, keywords: list[str], rate: int, progress: bool):
     """(the positive stream, the negative audio), with notes on what was short or converted."""
+    from ..audio_files import audio_files, load_negatives
     from ..console import note
-    from ..stream_eval import (audio_files, build_positive_stream, keyword_sources, load_clips, load_negatives,
-                               select_sources)
+    from ..keyword_stream import build_positive_stream, keyword_sources, load_clips, select_sources
 
     sources = keyword_sources(args.keywords_from, keywords, word=args.word)
     negative_files = audio_files(args.negatives)
@@ -222,7 +223,7 @@ def _build_streams(args: argparse.Namespace, keywords: list[str], rate: int, pro
     clips, clip_notes = load_clips(chosen, sample_rate=rate, trim_db=args.trim_db, progress=progress)
     _notes(clip_notes)
     if not clips:
-        raise KwsError(f"no usable keyword clips in {args.keywords_from} (all silent)")
+        raise KwsError(f"no usable keyword clips in {args.keywords_from} (all silent or undecodable)")
     stream = build_positive_stream(clips, negatives.samples, snrs_db=args.snr, gap_seconds=tuple(args.gap),
                                    seed=args.seed, sample_rate=rate)
     return stream, negatives

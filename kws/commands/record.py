@@ -51,7 +51,7 @@ def slug(text: str) -> str:
 
 def check_take(samples: np.ndarray) -> tuple[np.ndarray | None, str]:
     """(the trimmed take, "") or (None, why it is refused)."""
-    from ..stream_eval import trim
+    from ..trim import trim
 
     peak = int(np.max(np.abs(samples.astype(np.int32)))) if len(samples) else 0
     if peak == 0 or 20 * np.log10(peak / 32768.0) < SILENT_DBFS:

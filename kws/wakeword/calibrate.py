@@ -27,10 +27,11 @@ from typing import Sequence
 import numpy as np
 
 from ..detector import Detector, DetectorConfig
+from ..keyword_stream import Clip, KeywordStream, build_positive_stream
 from ..labels import keywords_of
 from ..model_file import KwsModel
-from ..stream_eval import (Clip, KeywordStream, ThresholdResult, ThresholdSweep, build_positive_stream, det_png,
-                           evaluate_threshold, fa_per_hour, pick_target, score_stream)
+from ..plots import det_png
+from ..stream_eval import ThresholdResult, ThresholdSweep, evaluate_threshold, fa_per_hour, pick_target, score_stream
 
 #: Thresholds tried: every 0.01 from 0.05 to 0.99, then finer up to 1.
 THRESHOLDS = tuple(round(t, 4) for t in list(np.arange(0.05, 0.99, 0.01)) + [0.99, 0.995, 0.998, 1.0])

@@ -67,7 +67,7 @@ class WindowConfig:
 
 def trim_clip(samples: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     """The spoken part of a TTS clip (stream_eval's energy trim), or the clip if it is silent."""
-    from ..stream_eval import trim
+    from ..trim import trim
 
     start, end = trim(samples, sample_rate)
     return samples[start:end]

@@ -75,7 +75,7 @@ def synthetic_noise(seconds_each: float, *, seed: int, sample_rate: int = 16000)
 
 
 def load_folder_files(paths: Sequence[str], *, what: str) -> list[Path]:
-    from ..stream_eval import audio_files
+    from ..audio_files import audio_files
 
     files = audio_files(paths)
     if not files:
@@ -85,7 +85,7 @@ def load_folder_files(paths: Sequence[str], *, what: str) -> list[Path]:
 
 def load_long(files: Sequence[Path], *, seconds: float, seed: int, progress: bool = False) -> np.ndarray:
     """Up to ``seconds`` of ``files`` (shuffled by seed), one int16 stream."""
-    from ..stream_eval import load_negatives
+    from ..audio_files import load_negatives
 
     if not files or seconds <= 0:
         return np.zeros(0, dtype=np.int16)
@@ -94,11 +94,11 @@ def load_long(files: Sequence[Path], *, seconds: float, seed: int, progress: boo
 
 def load_noise(files: Sequence[Path], *, clip_samples: int) -> list[np.ndarray]:
     """Noise recordings as float, unit RMS; those shorter than a window are dropped."""
-    from ..audio import load_audio
+    from ..audio_files import load_audio_files
 
     out = []
-    for path in files:
-        x = load_audio(path).samples.astype(np.float32)
+    for _, audio in load_audio_files(files):
+        x = audio.samples.astype(np.float32)
         if len(x) >= clip_samples and np.any(x):
             out.append(x / np.sqrt(np.mean(x.astype(np.float64) ** 2)).astype(np.float32))
     return out
@@ -106,11 +106,11 @@ def load_noise(files: Sequence[Path], *, clip_samples: int) -> list[np.ndarray]:
 
 def load_recordings(folder: str, *, log: Callable[[str], None]) -> list[np.ndarray]:
     """The user's own recordings of the wake word (``kws record``), trimmed."""
-    from ..audio import load_audio
+    from ..audio_files import load_audio_files
     from .dataset import trim_clip
 
     files = load_folder_files([folder], what="--recordings")
-    clips = [trim_clip(load_audio(p).samples) for p in files]
+    clips = [trim_clip(audio.samples) for _, audio in load_audio_files(files)]
     clips = [c for c in clips if len(c) > 1600]
     log(f"recordings: {len(clips)} clips from {folder}")
     return clips

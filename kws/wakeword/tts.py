@@ -363,9 +363,9 @@ def synthesize(text: str, voice: Voice, *, cache_dir: Path | None = None) -> np.
 def synthesize_many(jobs: Sequence[tuple[str, Voice]], *, cache_dir: Path | None = None, progress: bool = False,
                     desc: str = "speech", workers: int = 2) -> list[np.ndarray]:
     """Every (text, voice) job, in order; TTS processes run ``workers`` at a time."""
-    from ..stream_eval import _bar
+    from ..progress import progress_bar
 
-    bar = _bar(progress, total=len(jobs), desc=desc, unit="clip")
+    bar = progress_bar(enabled=progress, total=len(jobs), desc=desc, unit="clip")
     results: list[np.ndarray] = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
