@@ -36,8 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dsp import MfccStream  # noqa: E402
+from dsp.config import SAMPLE_RATE  # noqa: E402
 from kws.audio import load_audio  # noqa: E402
-from kws.detector import Detection, Detector, DetectorConfig  # noqa: E402
+from kws.detector import Detection, Detector  # noqa: E402
+from kws.detector_config import DetectorConfig  # noqa: E402
 from kws.inference import Classifier  # noqa: E402
 from kws.model_file import load_model  # noqa: E402
 
@@ -74,13 +76,13 @@ def _background(data: Path, seconds: float, rng: np.random.Generator) -> np.ndar
     librispeech = data / "librispeech_test_other"
     parts = [load_audio(p).samples for p in sorted(noise_dir.glob("*.wav"))]
     parts += [load_audio(p).samples for p in sorted(librispeech.glob("*.flac"))[:40]]
-    audio = np.concatenate(parts) if parts else rng.normal(0, 300, int(seconds * 16000)).astype(np.int16)
-    return np.tile(audio, -(-int(seconds * 16000) // len(audio)))[: int(seconds * 16000)]
+    audio = np.concatenate(parts) if parts else rng.normal(0, 300, int(seconds * SAMPLE_RATE)).astype(np.int16)
+    return np.tile(audio, -(-int(seconds * SAMPLE_RATE) // len(audio)))[: int(seconds * SAMPLE_RATE)]
 
 
 def speed(model, audio: np.ndarray) -> dict:
     seconds = len(audio) / model.mfcc.sample_rate
-    _stream(Detector(model).process, audio[: 16000 * 5])  # warm up
+    _stream(Detector(model).process, audio[: SAMPLE_RATE * 5])  # warm up
     timings = {
         "kws detect (fast kernels + reference head, 10 s chunks)": _stream(Detector(model).process, audio),
         "reference kernels only (BUILTIN_REF), 10 s chunks": _stream(
@@ -106,18 +108,18 @@ def latency(model, data: Path, held_out_speakers: set[str] | None, rng: np.rando
     clips, _ = scan(data / "speech_commands_v2_test_dev")
     clips = [c for c in clips if c.label in KEYWORDS and (held_out_speakers is None or c.speaker in held_out_speakers)]
     clips = [clips[i] for i in rng.permutation(len(clips))[:200]]
-    gap = 16000 * 2
-    background = _background(data, len(clips) * (1 + gap / 16000) + 2, rng).astype(np.float64)
+    gap = SAMPLE_RATE * 2
+    background = _background(data, len(clips) * (1 + gap / SAMPLE_RATE) + 2, rng).astype(np.float64)
     stream = background.copy()
     placed = []
-    position = 16000
+    position = SAMPLE_RATE
     for clip in clips:
-        samples = load_audio(clip.path).samples[:16000].astype(np.float64)
+        samples = load_audio(clip.path).samples[:SAMPLE_RATE].astype(np.float64)
         segment = slice(position, position + len(samples))
         local = np.sqrt(np.mean(background[segment] ** 2)) + 1.0
         speech = np.sqrt(np.mean(samples**2)) + 1.0
         stream[segment] = background[segment] * (speech / local) / 10 ** (20 / 20) + samples
-        placed.append((clip.label, (position + _word_end(samples)) / 16000))
+        placed.append((clip.label, (position + _word_end(samples)) / SAMPLE_RATE))
         position += len(samples) + gap
     stream = np.clip(np.rint(stream), -32768, 32767).astype(np.int16)
     detections = [e for e in Detector(model).process(stream) if isinstance(e, Detection)]

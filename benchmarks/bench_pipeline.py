@@ -26,7 +26,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from kws.detector import Detector, DetectorConfig  # noqa: E402
+from dsp.config import SAMPLE_RATE  # noqa: E402
+from kws.detector import Detector  # noqa: E402
+from kws.detector_config import DetectorConfig  # noqa: E402
 from kws.firmware.image import build_image  # noqa: E402
 from kws.firmware.run import run_image  # noqa: E402
 from kws.model_file import load_model  # noqa: E402
@@ -44,7 +46,7 @@ def speech(seconds: int) -> tuple[np.ndarray, str]:
         picked = files[:: max(1, len(files) // seconds)][:seconds]
         return np.concatenate([sf.read(f, dtype="int16")[0] for f in picked]), f"{len(picked)} Speech Commands clips"
     rng = np.random.default_rng(0)
-    t = np.arange(16000 * seconds) / 16000
+    t = np.arange(SAMPLE_RATE * seconds) / SAMPLE_RATE
     signal = 6000 * np.sin(2 * np.pi * (200 + 300 * t) * t) + rng.normal(0, 800, t.size)
     return np.clip(signal, -32768, 32767).astype(np.int16), "synthetic chirps and noise"
 
@@ -91,7 +93,7 @@ def main() -> None:
     result = {
         "date": date.today().isoformat(),
         "board": "qemu-mps2-an386 (Cortex-M4F), -O2, QEMU -icount shift=0 (instructions)",
-        "audio": f"{len(audio) / 16000:.1f} s: {source}",
+        "audio": f"{len(audio) / SAMPLE_RATE:.1f} s: {source}",
         "inference_every_hops": config.inference_every,
         "inferences_per_second": inferences_per_s,
         "frames_per_second": frames_per_s,

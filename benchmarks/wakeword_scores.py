@@ -25,6 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dsp.config import SAMPLE_RATE  # noqa: E402
+
 THRESHOLDS = (0.5, 0.6, 0.8, 0.9)
 
 
@@ -51,14 +53,14 @@ def clips(args: argparse.Namespace) -> None:
         model = load_model(Path(model_dir) / "model.json")
         word = model.labels[-1]
         paths, _ = readable_clips(args.data / "wakewords" / FOLDERS.get(word, word.replace(" ", "_")))
-        silence = np.zeros(16000, dtype=np.int16)
+        silence = np.zeros(SAMPLE_RATE, dtype=np.int16)
         best, seconds = {}, {}
         for path in paths:
-            samples = load_audio(path, sample_rate=16000).samples
-            start, end = trim(samples, 16000)
+            samples = load_audio(path, sample_rate=SAMPLE_RATE).samples
+            start, end = trim(samples, SAMPLE_RATE)
             _, smoothed = smoothed_wake_scores(model, np.concatenate([silence, samples[start:end], silence]))
             best[path.name] = round(float(smoothed.max()), 4)
-            seconds[path.name] = (end - start) / 16000
+            seconds[path.name] = (end - start) / SAMPLE_RATE
         values = np.array(list(best.values()))
         shares = {f"{t:g}": round(float((values >= t).mean()), 3) for t in THRESHOLDS}
         record = {"model": str(model_dir), "word": word, "clips": len(values), "share_at_or_above": shares}
@@ -80,7 +82,7 @@ def negatives(args: argparse.Namespace) -> None:
     files = audio_files([args.runs / "librispeech_split" / f"fold{args.fold}" / "test",
                          args.data / "speech_commands_v2_test_dev" / "_background_noise_"])
     audio = load_negatives(files, seconds=3600, seed=0)  # the benchmark's --minutes 60, --seed 0
-    starts = np.cumsum([0] + [len(load_audio(f, sample_rate=16000).samples) for f in audio.files]) / 16000
+    starts = np.cumsum([0] + [len(load_audio(f, sample_rate=SAMPLE_RATE).samples) for f in audio.files]) / SAMPLE_RATE
     for model_dir in args.models:
         model = load_model(Path(model_dir) / "model.json")
         ends, smoothed = smoothed_wake_scores(model, audio.samples)
@@ -95,7 +97,7 @@ def negatives(args: argparse.Namespace) -> None:
                         "file": audio.files[k].name, "second": round(end - starts[k], 1)})
             if len(top) == args.top:
                 break
-        print(json.dumps({"model": str(model_dir), "fold": args.fold, "hours": round(len(audio.samples) / 16000 / 3600, 3),
+        print(json.dumps({"model": str(model_dir), "fold": args.fold, "hours": round(len(audio.samples) / SAMPLE_RATE / 3600, 3),
                           "top": [{k: v for k, v in t.items() if k != "end"} for t in top]}, indent=1))
 
 

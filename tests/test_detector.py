@@ -14,7 +14,8 @@ from signals import named_signals
 
 from dsp import mfcc_q15
 from kws.cli import main
-from kws.detector import Detection, Detector, DetectorConfig, Inference
+from kws.detector import Detection, Detector, Inference
+from kws.detector_config import DetectorConfig
 from kws.inference import Classifier
 from kws.model_file import load_model
 

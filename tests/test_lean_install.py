@@ -91,7 +91,7 @@ def test_evaluate_works_without_any_extra(speech, tmp_path):
     corpus = tmp_path / "corpus"
     for word in ("yes", "no"):
         (corpus / word).mkdir(parents=True)
-        sf.write(corpus / word / f"0a1b2c3d_nohash_0.wav", np.zeros(16000, np.int16), 16000, subtype="PCM_16")
+        sf.write(corpus / word / "0a1b2c3d_nohash_0.wav", np.zeros(16000, np.int16), 16000, subtype="PCM_16")
     code, out, err, refused = run_lean(["evaluate", str(corpus)], speech)
     assert code == 0, err
     assert "accuracy" in out.lower()

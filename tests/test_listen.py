@@ -17,7 +17,8 @@ from signals import named_signals
 from conftest import assert_one_error_line
 
 from kws.cli import main
-from kws.detector import Detection, Detector, DetectorConfig, Inference
+from kws.detector import Detection, Detector, Inference
+from kws.detector_config import DetectorConfig
 from kws.live import Listener, LiveState, LoggedDetection, Summary, dbfs
 from kws.live_view import BAR, LiveView, render, render_summary
 from kws.model_file import DEFAULT_MODEL, load_model

@@ -24,7 +24,8 @@ from dsp import MfccConfig
 from kws.audio_files import audio_files, load_negatives
 from kws.cli import main
 from kws.data.speech_commands import KEYWORDS, LABELS
-from kws.detector import Detection, Detector, DetectorConfig
+from kws.detector import Detection, Detector
+from kws.detector_config import DetectorConfig
 from kws.errors import KwsError
 from kws.input_rule import InputRule
 from kws.keyword_stream import Clip, PlacedKeyword, build_positive_stream, keyword_sources, load_clips

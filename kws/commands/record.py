@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dsp.config import SAMPLE_RATE
+
 from ..errors import KwsError
 
 DESCRIPTION = """\
@@ -26,7 +28,6 @@ examples:
   kws record "hey nova" --device USB --seconds 3 --out recordings/hey_nova
 """
 
-SAMPLE_RATE = 16000
 #: A take quieter than this (peak, dBFS) is taken as silence.
 SILENT_DBFS = -40.0
 #: Shortest spoken part kept, seconds.

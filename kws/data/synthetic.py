@@ -20,6 +20,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from dsp.config import SAMPLE_RATE
+
 from ..errors import KwsError
 
 #: The ten Speech Commands keywords of the 12-class task.
@@ -96,13 +98,13 @@ def synthesize_keywords(out_dir: Path, *, voices: int, words: Sequence[str] = KE
         path = out_dir / word.replace(" ", "_") / f"{speakers[voice]}_nohash_0.wav"
         if path in written:
             continue
-        spoken = trim_clip(clip)[:16000]
+        spoken = trim_clip(clip)[:SAMPLE_RATE]  # one second
         if len(spoken) < MIN_SPOKEN_SAMPLES:
             silent += 1
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         wav = io.BytesIO()
-        sf.write(wav, centre(spoken, 16000), 16000, subtype="PCM_16", format="WAV")
+        sf.write(wav, centre(spoken, SAMPLE_RATE), SAMPLE_RATE, subtype="PCM_16", format="WAV")
         write_files_atomically({path: wav.getvalue()})  # an interrupted run leaves no torn clip
         written.add(path)
     engines = sorted({voice.engine for voice in grid})

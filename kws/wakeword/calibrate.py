@@ -26,7 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..detector import Detector, DetectorConfig
+from ..detector import Detector
+from ..detector_config import DetectorConfig
 from ..keyword_stream import Clip, KeywordStream, build_positive_stream
 from ..labels import keywords_of
 from ..model_file import KwsModel

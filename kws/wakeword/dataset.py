@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dsp.config import SAMPLE_RATE
+
 from .room import RoomConfig, augment_room
 
 LABEL_SILENCE, LABEL_UNKNOWN, LABEL_WAKE = 0, 1, 2
@@ -43,8 +45,8 @@ class Material:
 
 @dataclass(frozen=True)
 class WindowConfig:
-    clip_samples: int = 16000
-    sample_rate: int = 16000
+    clip_samples: int = SAMPLE_RATE  # one second
+    sample_rate: int = SAMPLE_RATE
     positive_repeats: int = 2  # each positive clip appears this many times per epoch
     unknown_ratio: float = 3.0  # unknown windows per wake-word window
     silence_ratio: float = 0.5
@@ -65,7 +67,7 @@ class WindowConfig:
     hard_negative_share: float = 0.3
 
 
-def trim_clip(samples: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+def trim_clip(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The spoken part of a TTS clip (stream_eval's energy trim), or the clip if it is silent."""
     from ..trim import trim
 

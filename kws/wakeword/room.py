@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from dsp.config import SAMPLE_RATE
+
 
 @dataclass(frozen=True)
 class RoomConfig:
@@ -37,7 +39,7 @@ class RoomConfig:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-def synthetic_rir(rng: np.random.Generator, *, rt60_s: float, sample_rate: int = 16000,
+def synthetic_rir(rng: np.random.Generator, *, rt60_s: float, sample_rate: int = SAMPLE_RATE,
                   early_reflections: int = 6) -> np.ndarray:
     """(n,) float impulse response with peak 1 at sample 0, about ``rt60_s`` long.
 
@@ -69,7 +71,7 @@ def reverberate(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
     return fftconvolve(x, rir, axes=-1)[..., : x.shape[-1]]
 
 
-def band_limit(x: np.ndarray, *, low_hz: float, high_hz: float, sample_rate: int = 16000) -> np.ndarray:
+def band_limit(x: np.ndarray, *, low_hz: float, high_hz: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """(..., n) signals through a 4th-order Butterworth band-pass ``low_hz``..``high_hz``."""
     from scipy.signal import butter, sosfilt
 
@@ -83,7 +85,7 @@ def _rms(x: np.ndarray) -> np.ndarray:
 
 
 def augment_room(clips: np.ndarray, noise: np.ndarray | None, rng: np.random.Generator, config: RoomConfig,
-                 *, sample_rate: int = 16000, speech: np.ndarray | None = None) -> np.ndarray:
+                 *, sample_rate: int = SAMPLE_RATE, speech: np.ndarray | None = None) -> np.ndarray:
     """(n, length) int16 clips -> (n, length) int16: each clip, independently at random,
     reverberated, background noise added at a random SNR, band-limited, and its gain changed.
 

@@ -11,6 +11,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from dsp.config import SAMPLE_RATE
+
 from ..errors import KwsError
 from .confusables import VOCABULARY, normalise
 from .room import colored_noise
@@ -52,7 +54,7 @@ def speak(texts: Sequence[str], voices: Sequence[Voice], *, cache_dir: Path | No
 
 
 def join(clips: Sequence[np.ndarray], *, seed: int, gap_s: tuple[float, float] = (0.1, 1.0),
-         sample_rate: int = 16000) -> np.ndarray:
+         sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Clips one after another with seeded silent gaps: one int16 stream."""
     rng = np.random.default_rng([seed, 29])
     pieces = []
@@ -62,7 +64,7 @@ def join(clips: Sequence[np.ndarray], *, seed: int, gap_s: tuple[float, float] =
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
 
 
-def synthetic_noise(seconds_each: float, *, seed: int, sample_rate: int = 16000) -> list[np.ndarray]:
+def synthetic_noise(seconds_each: float, *, seed: int, sample_rate: int = SAMPLE_RATE) -> list[np.ndarray]:
     """White, pink and brown noise and a mains hum with harmonics: float, unit RMS."""
     rng = np.random.default_rng([seed, 31])
     n = int(seconds_each * sample_rate)

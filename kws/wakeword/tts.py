@@ -51,9 +51,10 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from dsp.config import SAMPLE_RATE
+
 from ..errors import KwsError
 
-SAMPLE_RATE = 16000
 #: Where the commands cache synthesised clips unless given --cache (relative to the working folder).
 DEFAULT_CACHE_DIR = Path("datasets") / "cache" / "tts"
 #: flite's built-in voices that this recipe uses (kal is 8 kHz; kal16 is its 16 kHz twin).
