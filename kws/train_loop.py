@@ -20,7 +20,7 @@ import io
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -46,13 +46,20 @@ class Schedule:
     learning_rate: float
     final_learning_rate: float
 
+    @classmethod
+    def of(cls, config: Any, steps_per_epoch: int) -> "Schedule":
+        """From a recipe's config, which names ``epochs``, ``batch_size``, ``learning_rate`` and
+        ``final_learning_rate`` alike."""
+        return cls(epochs=config.epochs, batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
+                   learning_rate=config.learning_rate, final_learning_rate=config.final_learning_rate)
+
 
 @dataclass(frozen=True)
 class Distillation:
     """The :class:`~kws.model.distill.Distiller`'s settings (its docstring has the loss)."""
 
-    temperature: float = 4.0
-    alpha: float = 0.3  # weight of the hard-label loss
+    temperature: float
+    alpha: float  # weight of the hard-label loss
     mixup: float = 0.0  # Beta concentration of mixup on each batch; 0 = off
 
 
@@ -91,9 +98,8 @@ class Loop:
             else:
                 from .model.distill import Distiller
 
-                settings = distillation or Distillation()
-                self.model = Distiller(student, teacher, temperature=settings.temperature, alpha=settings.alpha,
-                                       mixup=settings.mixup)
+                settings = asdict(distillation) if distillation else {}  # else the Distiller's defaults
+                self.model = Distiller(student, teacher, **settings)
                 self.model.compile(optimizer=self.optimizer)
                 # Built before fitting: a checkpoint's optimizer state can be restored into it,
                 # and MultiWorkerMirroredStrategy needs it (Distiller._maybe_symbolic_build).

@@ -388,9 +388,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         kind = "MirroredStrategy" if distribute == "mirrored" else "MultiWorkerMirroredStrategy"
         log(f"distributing with {kind}: {strategy.num_replicas_in_sync} replicas, "
             f"global batch {config.batch_size}")
-    schedule = Schedule(epochs=config.epochs, batch_size=config.batch_size,
-                        steps_per_epoch=-(-epoch_size(data, config) // config.batch_size),
-                        learning_rate=config.learning_rate, final_learning_rate=config.final_learning_rate)
+    schedule = Schedule.of(config, steps_per_epoch=-(-epoch_size(data, config) // config.batch_size))
     with strategy.scope():
         teacher = load_teacher(config) if config.teacher else None
         student = build_student(config)

@@ -35,7 +35,7 @@ def test_average_epochs_ends_on_the_mean_of_the_last_epochs_weights(distilled):
 
     student = _tiny()
     loop = Loop(student, SCHEDULE, teacher=_tiny(1) if distilled else None,
-                distillation=Distillation() if distilled else None, shuffle=True)
+                distillation=Distillation(temperature=2.0, alpha=0.5) if distilled else None, shuffle=True)
     assert isinstance(loop.model, Distiller) == distilled
     after: list[list[np.ndarray]] = []
     real_fit_epoch = loop.fit_epoch

@@ -356,13 +356,6 @@ def _freeze(model, blocks: int) -> None:
             layer.trainable = False
 
 
-def _schedule(config: WakewordConfig, steps_per_epoch: int):
-    from ..train_loop import Schedule
-
-    return Schedule(epochs=config.epochs, batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
-                    learning_rate=config.learning_rate, final_learning_rate=config.final_learning_rate)
-
-
 def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log: Callable[[str], None]):
     """Train the student (distilled from a teacher with ``config.distill``) through
     :class:`kws.train_loop.Loop`.
@@ -375,7 +368,7 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     from ..data.augment import AugmentConfig, mask_features
     from ..input_rule import InputRule
     from ..model.dscnn import STUDENT, TEACHER, build_dscnn
-    from ..train_loop import Distillation, Loop
+    from ..train_loop import Distillation, Loop, Schedule
     from ..training import mfcc_q15_clips
 
     from .mining import mine_hard_negatives, stream_features
@@ -437,7 +430,7 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     def windows(_epoch: int, labels: np.ndarray) -> dict[str, int]:
         return {"windows": int(len(labels))}
 
-    schedule = _schedule(config, -(-len(first[1]) // config.batch_size))
+    schedule = Schedule.of(config, steps_per_epoch=-(-len(first[1]) // config.batch_size))
     if not config.distill:
         history = Loop(student, schedule, shuffle=True).run(
             lambda epoch: model_inputs(draw(epoch)), before_epoch=mining_with(student), evaluate=windows,
