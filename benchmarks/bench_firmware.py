@@ -7,7 +7,7 @@ QEMU runs with -icount shift=0 and the board reads SysTick, so these are instruc
 * one MFCC frame (CMSIS-DSP arm_mfcc_q15, plain C), over real speech or noise;
 * one inference of the shipped DS-CNN-S and of TFLM's micro_speech model, from the generated C,
   with the plain-C reference int8 kernels and with the DSP-extension kernels
-  (firmware/src/kws_int8_ops_dsp.c, bit-exact with the plain ones); MACs per instruction;
+  (firmware/src/int8_dsp/, bit-exact with the plain ones); MACs per instruction;
 * instructions per operator of one inference (a build with KWS_PROFILE), plain and DSP;
 * the inference images' sizes.
 """
@@ -28,16 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from dsp import MfccConfig  # noqa: E402
-from kws.firmware.build import build_mfcc_dump  # noqa: E402
 from kws.firmware.infer import build_infer, run_infer  # noqa: E402
-from kws.firmware.qemu import run_elf, run_mfcc_dump  # noqa: E402
+from kws.firmware.mfcc_dump import build_mfcc_dump, run_mfcc_dump  # noqa: E402
+from kws.firmware.qemu import run_elf  # noqa: E402
+from kws.firmware.sources import KERNELS  # noqa: E402
 from kws.model_file import load_model  # noqa: E402
 
 DS_CNN_S_MACS = 2_656_768
 #: micro_speech: DEPTHWISE_CONV_2D 10x8, multiplier 8, stride 2 (49x40x1 -> 25x20x8: 320,000)
 #: and FULLY_CONNECTED 4,000 -> 4 (16,000).
 MICRO_SPEECH_MACS = 336_000
-KERNELS = ("plain", "dsp")
 
 
 def per_op(image, inputs: np.ndarray) -> list[dict]:

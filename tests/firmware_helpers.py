@@ -12,7 +12,8 @@ from conftest import shared_data
 
 from dsp import mfcc_q15
 
-from kws.firmware import cmsis_dsp, int8_host
+from kws.firmware import cmsis_dsp
+from kws.firmware.tflite_graph import reference_interpreter
 
 #: The tools the firmware tests need and this machine lacks.
 TOOLCHAIN_MISSING = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
@@ -43,7 +44,7 @@ DEFAULT_MACS = 2_656_768
 
 def litert_reference(content: bytes, inputs: np.ndarray) -> np.ndarray:
     """LiteRT's BUILTIN_REF outputs of the model ``content`` for each of ``inputs``."""
-    interpreter = int8_host.reference_interpreter(content)
+    interpreter = reference_interpreter(content)
     inp, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
     results = []
     for x in inputs:

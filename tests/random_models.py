@@ -120,13 +120,12 @@ _OPTIONS_CLASS = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseCon
 def _patch_option(content: bytes, op_index: int, op: str, slot: int, fmt: str, value) -> bytes:
     """Overwrite a scalar field of operator ``op_index``'s options in place. The field must be
     present in the buffer (flatbuffers omit fields equal to their default)."""
-    from kws.firmware.int8_host import _schema
+    import tflite
 
-    schema = _schema()
-    model = schema.Model.GetRootAsModel(content, 0)
+    model = tflite.Model.GetRootAsModel(content, 0)
     operator = model.Subgraphs(0).Operators(op_index)
     table = operator.BuiltinOptions()
-    options = getattr(schema, _OPTIONS_CLASS[op])()
+    options = getattr(tflite, _OPTIONS_CLASS[op])()
     options.Init(table.Bytes, table.Pos)
     offset = options._tab.Offset(slot)
     if offset == 0:
@@ -246,11 +245,11 @@ def patch_fused_activation(content: bytes, op_index: int, op: str, activation: i
 
 
 def _finish(draw: _Draw, content: bytes, data: np.ndarray, rng: np.random.Generator, name: str) -> RandomModel:
-    from kws.firmware import int8_host
+    from kws.firmware.tflite_graph import reference_interpreter
 
     for patch in draw.patches:
         content = _patch_option(content, *patch)
-    interpreter = int8_host.reference_interpreter(content)
+    interpreter = reference_interpreter(content)
     ops = tuple(d["op_name"] for d in interpreter._get_ops_details())
     if ops != draw.expected:
         raise _Redraw(f"{name}: the converter emitted {ops}, not {draw.expected}")

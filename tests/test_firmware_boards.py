@@ -24,8 +24,9 @@ from signals import named_signals
 
 from dsp import MfccConfig, mfcc_q15
 from firmware_helpers import FRONTEND_MISSING, litert_reference, needs_frontend_toolchain, real_speech
-from kws.firmware import build as fw
 from kws.firmware import cmsis_dsp
+from kws.firmware.boards import BOARDS, Board
+from kws.firmware.mfcc_dump import build_mfcc_dump
 from kws.model_file import load_model
 
 QEMU_BOARDS = ["qemu-mps2-an500", "qemu-mps3-an547"]
@@ -49,9 +50,9 @@ def _gcc_accepts(flags: tuple[str, ...]) -> bool:
     return result.returncode == 0
 
 
-def _require_board(name: str) -> fw.Board:
+def _require_board(name: str) -> Board:
     """The board, or a skip saying what this machine lacks to build or run it."""
-    board = fw.BOARDS[name]
+    board = BOARDS[name]
     if not _gcc_accepts(board.cpu_flags):
         pytest.skip(f"arm-none-eabi-gcc here does not accept {' '.join(board.cpu_flags)}")
     if board.qemu_machine is not None and board.qemu_machine not in _qemu_machines():
@@ -70,7 +71,7 @@ def mfcc_build(request, tmp_path_factory):
     if _MISSING:
         pytest.skip(f"{' and '.join(_MISSING)} missing")
     _require_board(request.param)
-    return fw.build_mfcc_dump(DEFAULT, tmp_path_factory.mktemp(f"mfcc-{request.param}"), board=request.param)
+    return build_mfcc_dump(DEFAULT, tmp_path_factory.mktemp(f"mfcc-{request.param}"), board=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,8 @@ def reference_build(model, tmp_path_factory):
 
     if _MISSING:
         pytest.skip(f"{' and '.join(_MISSING)} missing")
-    return build_infer(model.tflite, tmp_path_factory.mktemp("infer-an386"), board="qemu-mps2-an386")
+    return build_infer(model.tflite, tmp_path_factory.mktemp("infer-an386"), board="qemu-mps2-an386",
+                       kernels="plain")
 
 
 @pytest.fixture(scope="module", params=QEMU_BOARDS)
@@ -95,7 +97,8 @@ def infer_build(request, model, tmp_path_factory):
     if _MISSING:
         pytest.skip(f"{' and '.join(_MISSING)} missing")
     _require_board(request.param)
-    return build_infer(model.tflite, tmp_path_factory.mktemp(f"infer-{request.param}"), board=request.param)
+    return build_infer(model.tflite, tmp_path_factory.mktemp(f"infer-{request.param}"), board=request.param,
+                       kernels="plain")
 
 
 
@@ -104,13 +107,13 @@ def infer_build(request, model, tmp_path_factory):
 
 def test_boards_are_registered_with_their_sources():
     for name in ["qemu-mps2-an386", *QEMU_BOARDS, "nano33ble"]:
-        board = fw.BOARDS[name]
+        board = BOARDS[name]
         assert board.name == name
         for part in (*board.sources, board.linker_script):
             assert (board.directory / part).is_file(), (name, part)
         if board.qemu_machine:
             assert (board.directory / "board_config.h").is_file(), name
-    assert fw.BOARDS["nano33ble"].qemu_machine is None
+    assert BOARDS["nano33ble"].qemu_machine is None
 
 
 # --- QEMU boards: the frontend and the model, 0 LSB ---------------------------------------------
@@ -119,7 +122,7 @@ def test_boards_are_registered_with_their_sources():
 @needs_toolchain
 @pytest.mark.parametrize("name", SIGNAL_NAMES)
 def test_mfcc_bit_exact(mfcc_build, name):
-    from kws.firmware.qemu import run_mfcc_dump
+    from kws.firmware.mfcc_dump import run_mfcc_dump
 
     samples = SIGNALS[name]
     dump = run_mfcc_dump(mfcc_build, samples)
@@ -129,7 +132,7 @@ def test_mfcc_bit_exact(mfcc_build, name):
 
 @needs_toolchain
 def test_mfcc_real_speech_bit_exact(mfcc_build):
-    from kws.firmware.qemu import run_mfcc_dump
+    from kws.firmware.mfcc_dump import run_mfcc_dump
 
     root = shared_data("speech_commands_v2_test_dev")
     word_dir = sorted(p for p in root.iterdir() if p.is_dir() and p.name != "_background_noise_")[0]
@@ -172,7 +175,7 @@ def test_model_bit_exact(model, infer_build, reference_build):
 
 @needs_toolchain
 def test_instruction_counts_are_deterministic(mfcc_build):
-    from kws.firmware.qemu import run_mfcc_dump
+    from kws.firmware.mfcc_dump import run_mfcc_dump
 
     samples = SIGNALS["noise_white_full_scale"][:4000]
     first = run_mfcc_dump(mfcc_build, samples).instructions
@@ -193,13 +196,13 @@ def reference_image(model, tmp_path_factory):
     from kws.firmware.run import run_image
 
     audio = real_speech(12)  # the clips tests/test_firmware_pipeline.py uses: they make detections
-    build = build_image(model, tmp_path_factory.mktemp("image-an386"), board="qemu-mps2-an386")
+    build = build_image(model, tmp_path_factory.mktemp("image-an386"), board="qemu-mps2-an386", kernels="plain")
     events, summary = run_image(build, model, audio)
     return audio, events, summary
 
 
 def _kernel_sets() -> tuple[str, ...]:
-    from kws.firmware.image import KERNELS
+    from kws.firmware.sources import KERNELS
 
     return KERNELS
 
@@ -279,7 +282,7 @@ def nano_image(model, tmp_path_factory):
 
 
 def test_nano33ble_board_entry():
-    board = fw.BOARDS["nano33ble"]
+    board = BOARDS["nano33ble"]
     assert board.qemu_machine is None and board.flash_origin == NANO_FLASH_ORIGIN
     # No semihosting on a board without a debugger: a BKPT would fault.
     assert not any("rdimon" in spec for spec in board.link_specs)

@@ -13,7 +13,6 @@ from kws.inference import Classifier
 from kws.model_file import load_model
 
 
-
 @needs_toolchain
 def test_infer_prints_reference_outputs_and_instructions(tmp_path, capsys):
     model = load_model()
@@ -26,7 +25,7 @@ def test_infer_prints_reference_outputs_and_instructions(tmp_path, capsys):
     reference = Classifier(model)
     for line, x in zip(lines, inputs):
         assert_bit_exact(np.array(line["output"], dtype=np.int8), reference.scores_from_int8(x[..., 0]), "firmware")
-        assert 10_000_000 < line["instructions"] < 200_000_000
+        assert 2_000_000 < line["instructions"] < 200_000_000  # DSP kernels (the default): about 7.3 M
 
 
 def test_bad_inputs_are_one_line(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""The DSP-extension int8 kernels (firmware/src/kws_int8_ops_dsp.c; generate_model(kernels="dsp"))
+"""The DSP-extension int8 kernels (firmware/src/int8_dsp/; generate_model(kernels="dsp"))
 give the same integers as the plain-C reference kernels and LiteRT's BUILTIN_REF, 0 LSB on every
 element, built for a Cortex-M4F and run in QEMU:
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 import ctypes
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,13 +36,10 @@ from firmware_helpers import (DEFAULT_MACS, MICRO_SPEECH, TOOLCHAIN_MISSING, lit
 from kws.errors import KwsError
 from kws.firmware import int8_host
 from kws.firmware.generate import generate_model
+from kws.firmware.sources import SRC_DIR as SRC, kernel_sources
 from kws.model_file import load_model
 
 _MISSING = TOOLCHAIN_MISSING
-
-SRC = Path(__file__).resolve().parents[1] / "firmware" / "src"
-
-
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +57,7 @@ def shared_build_dir(tmp_path_factory):
 
 
 def test_generator_dsp_switch(model):
-    plain = generate_model(model.tflite)
+    plain = generate_model(model.tflite, kernels="plain")
     dsp = generate_model(model.tflite, kernels="dsp")
     assert "kws_int8_ops_dsp.h" not in plain.source and "_dsp(" not in plain.source
     assert '#include "kws_int8_ops_dsp.h"' in dsp.source
@@ -85,7 +81,7 @@ def host_library(tmp_path_factory):
         pytest.skip("no host C compiler (gcc)")
     library = tmp_path_factory.mktemp("dsp_host") / "libkws_dsp.so"
     command = [compiler, "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", f"-I{SRC}",
-               str(SRC / "kws_int8_ops.c"), str(SRC / "kws_int8_ops_dsp.c"), "-o", str(library)]
+               *(str(path) for path in kernel_sources("dsp")), "-o", str(library)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     lib = ctypes.CDLL(str(library))
@@ -137,7 +133,7 @@ def dsp_build(model, tmp_path_factory):
 def plain_build(model, tmp_path_factory):
     from kws.firmware.infer import build_infer
 
-    return build_infer(model.tflite, tmp_path_factory.mktemp("infer_plain"))
+    return build_infer(model.tflite, tmp_path_factory.mktemp("infer_plain"), kernels="plain")
 
 
 
@@ -286,10 +282,9 @@ def test_random_single_op_models_bit_exact(shared_build_dir):
 
 
 def _other_qemu_boards() -> list[str]:
-    from kws.firmware import build as fw
+    from kws.firmware.boards import DEFAULT_BOARD, board_names
 
-    return sorted(name for name, board in fw.BOARDS.items()
-                  if getattr(board, "qemu_machine", None) and name != fw.DEFAULT_BOARD)
+    return [name for name in board_names(qemu_only=True) if name != DEFAULT_BOARD]
 
 
 @needs_toolchain
@@ -309,10 +304,10 @@ def test_default_model_dsp_on_other_cores(board, model, tmp_path):
 @needs_toolchain
 def test_dsp_kernels_without_assembler_bit_exact(model, tmp_path, monkeypatch):
     """-DKWS_DSP_NO_ASM: the C versions of the assembler loops and requantisation."""
-    from kws.firmware import build as fw
+    from kws.firmware import toolchain
     from kws.firmware.infer import build_infer, run_infer
 
-    monkeypatch.setattr(fw, "OWN_FLAGS", (*fw.OWN_FLAGS, "-DKWS_DSP_NO_ASM"))
+    monkeypatch.setattr(toolchain, "OWN_FLAGS", (*toolchain.OWN_FLAGS, "-DKWS_DSP_NO_ASM"))
     image = build_infer(model.tflite, tmp_path, kernels="dsp")
     assert image.warnings == {}
     inputs = random_inputs(image.model.input_shape, 3, seed=24)
@@ -332,18 +327,19 @@ def test_dsp_kernels_without_assembler_bit_exact(model, tmp_path, monkeypatch):
 @pytest.mark.parametrize("cpu", ["-mcpu=cortex-m0", "-mcpu=cortex-m3", "-mcpu=cortex-m7", "-mcpu=cortex-m55"])
 def test_dsp_source_compiles_cleanly_for(cpu, tmp_path):
     """Without the DSP extension (M0, M3) the *_dsp functions are the plain kernels; with it
-    (M7, M55) the same code as on the M4. No warnings either way."""
-    command = ["arm-none-eabi-gcc", cpu, "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wshadow",
-               "-Werror", f"-I{SRC}", "-c", str(SRC / "kws_int8_ops_dsp.c"), "-o", str(tmp_path / "dsp.o")]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    (M7, M55) the same code as on the M4. No warnings either way, in any kernel's file."""
+    for source in kernel_sources("dsp"):
+        command = ["arm-none-eabi-gcc", cpu, "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic",
+                   "-Wshadow", "-Werror", f"-I{SRC}", "-c", str(source), "-o", str(tmp_path / "kernel.o")]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"{source.name}: {result.stderr}"
 
 
 _RQ_APP = r"""
 /* The DSP kernels' requantisation (assembler on a DSP core) against the reference's, on the target. */
 #include <stdio.h>
 
-#include "kws_int8_ops_dsp.c" /* for the static rq_make / rq_store under test */
+#include "int8_dsp/kws_int8_dsp_internal.h" /* for the static rq_make / rq_store under test */
 
 static uint32_t state = 2463534242u;
 
@@ -400,19 +396,20 @@ def test_requantisation_assembler_on_the_target(tmp_path):
     """rq_store (the assembler requantisation the convolutions use) equals the reference's
     requantisation, offset and clamp on random cases within its precondition
     (|acc| < 2^(30 - left shift)), run in QEMU."""
-    from kws.firmware import build as fw
+    from kws.firmware import toolchain
+    from kws.firmware.boards import DEFAULT_BOARD, get_board
     from kws.firmware.qemu import run_elf
+    from kws.firmware.sources import BOARDS_DIR
 
-    target = fw.BOARDS[fw.DEFAULT_BOARD]
-    gcc = shutil.which(fw.GCC)
+    target = get_board(DEFAULT_BOARD)
+    gcc = toolchain.require_toolchain()
     (tmp_path / "rq_check.c").write_text(_RQ_APP)
-    own = (gcc, *target.cpu_flags, *fw.OPT_FLAGS, *fw.LIBC_SPECS, "-std=c99", f"-I{SRC}",
-           f"-I{fw.FIRMWARE_DIR / 'boards'}")
+    own = (*toolchain.base_command(gcc, target), "-std=c99", f"-I{SRC}", f"-I{BOARDS_DIR}")
     objects = tmp_path / "obj"
-    compiles = [fw._Compile(SRC / "kws_int8_ops.c", objects / "kws" / "kws_int8_ops.o", own),
-                fw._Compile(tmp_path / "rq_check.c", objects / "app" / "rq_check.o", own),
-                *target.compiles(objects, own)]
-    linked = fw.compile_and_link(compiles, gcc=gcc, target=target, out_dir=tmp_path, name="rq_check")
+    compiles = [*toolchain.compiles_of(kernel_sources("plain"), objects / "kws", own),
+                toolchain.Compile(tmp_path / "rq_check.c", objects / "app" / "rq_check.o", own),
+                *toolchain.board_compiles(target, objects, own)]
+    linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=tmp_path, name="rq_check")
     result = run_elf(linked.elf, ["rq_check"], machine=target.qemu_machine, cwd=tmp_path, timeout=120)
     assert " mismatches 0 dsp 1" in result.stdout, result.stdout + result.stderr
     assert int(result.stdout.split("checked ")[1].split()[0]) > 150_000, result.stdout

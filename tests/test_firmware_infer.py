@@ -35,7 +35,7 @@ def model():
 def default_build(model, tmp_path_factory):
     from kws.firmware.infer import build_infer
 
-    return build_infer(model.tflite, tmp_path_factory.mktemp("infer_default"))
+    return build_infer(model.tflite, tmp_path_factory.mktemp("infer_default"), kernels="plain")
 
 
 # --- the generator (no toolchain needed) -------------------------------------------------------
@@ -102,7 +102,7 @@ def test_tflm_micro_speech_bit_exact(tmp_path):
     generated = generate_model(content)
     assert generated.ops == ["RESHAPE", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX"]
     inputs = random_inputs(generated.input_shape, 20, seed=12)
-    outputs, instructions = infer(content, inputs, tmp_path)
+    outputs, instructions = infer(content, inputs, tmp_path, kernels="plain")
     assert_bit_exact(outputs, litert_reference(content, inputs), "micro_speech, random inputs")
     print(f"micro_speech: instructions per inference {int(np.median(instructions)):,}")
     assert np.all(instructions > 0)

@@ -104,20 +104,20 @@ def test_unreachable_registry_is_one_clear_error(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def firmware(tmp_path_factory):
     """mfcc_dump.elf for the default config, built once for the module."""
-    from kws.firmware.build import build_mfcc_dump
+    from kws.firmware.mfcc_dump import build_mfcc_dump
 
     return build_mfcc_dump(DEFAULT, tmp_path_factory.mktemp("firmware-default"))
 
 
 @pytest.fixture(scope="module", params=list(OTHER_CONFIGS))
 def other_firmware(request, tmp_path_factory):
-    from kws.firmware.build import build_mfcc_dump
+    from kws.firmware.mfcc_dump import build_mfcc_dump
 
     return build_mfcc_dump(OTHER_CONFIGS[request.param], tmp_path_factory.mktemp(f"firmware-{request.param}"))
 
 
 def _run(build, samples, **kwargs):
-    from kws.firmware.qemu import run_mfcc_dump
+    from kws.firmware.mfcc_dump import run_mfcc_dump
 
     return run_mfcc_dump(build, samples, **kwargs)
 
@@ -184,7 +184,7 @@ def test_instruction_counts(firmware):
 @needs_toolchain
 def test_build_is_incremental_and_clean(firmware):
     """A second build recompiles nothing, and our own C compiles without a warning."""
-    from kws.firmware.build import build_mfcc_dump
+    from kws.firmware.mfcc_dump import build_mfcc_dump
 
     assert not {src: text for src, text in firmware.warnings.items() if "cmsisdsp-1.10.3" not in src}
     again = build_mfcc_dump(DEFAULT, firmware.out_dir)

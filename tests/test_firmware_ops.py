@@ -31,15 +31,14 @@ from random_models import OPS, convert_keras, random_model, random_single_op_mod
 
 from firmware_helpers import TOOLCHAIN_MISSING, litert_reference, needs_toolchain
 from kws.errors import KwsError
-from kws.firmware import generate, int8_host
+from kws.firmware import int8_host
 from kws.firmware.generate import generate_model
+from kws.firmware.sources import KERNELS  # the plain kernels and the DSP-extension ones: the same integers
+from kws.firmware.tflite_graph import reference_interpreter
 
 SEED = 2026
 COUNT_PER_OP = 6
 NAMES = [f"{op.lower()}_{i}" for op in OPS for i in range(COUNT_PER_OP)]
-#: The generator's kernel sets: the plain reference kernels and, where the generator has them,
-#: the DSP-extension ones (firmware/src/kws_int8_ops_dsp.c), which must give the same integers.
-KERNELS = tuple(getattr(generate, "KERNELS", ("plain",)))
 
 _MISSING = TOOLCHAIN_MISSING
 needs_host_compiler = pytest.mark.skipif(int8_host.host_compiler() is None, reason="no host C compiler (gcc)")
@@ -105,7 +104,7 @@ def test_patched_softmax_beta_is_honoured(models):
 @pytest.mark.parametrize("name", NAMES)
 def test_host_kernels_bit_exact(name, models, host_ops):
     model = models[name]
-    interpreter = int8_host.reference_interpreter(model.tflite)
+    interpreter = reference_interpreter(model.tflite)
     specs = int8_host.model_ops(interpreter, model.tflite, host_ops)
     assert tuple(s.name for s in specs) == model.ops
     for n, x in enumerate(model.inputs):
@@ -128,8 +127,7 @@ def test_firmware_bit_exact(name, kernels, models, build_dirs):
     from kws.firmware.infer import build_infer, run_infer
 
     model = models[name]
-    options = {} if kernels == "plain" else {"kernels": kernels}  # the default: plain
-    image = build_infer(model.tflite, build_dirs[kernels], **options)
+    image = build_infer(model.tflite, build_dirs[kernels], kernels=kernels)
     assert tuple(image.model.ops) == model.ops
     assert image.warnings == {}
     outputs, instructions = run_infer(image, model.inputs)

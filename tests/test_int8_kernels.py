@@ -1,4 +1,4 @@
-"""The firmware's int8 kernels (firmware/src/kws_int8_ops.c, built for the host) equal LiteRT's
+"""The firmware's int8 kernels (firmware/src/int8/, built for the host) equal LiteRT's
 BUILTIN_REF kernels integer for integer, operator by operator and chained, on the default model."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import pytest
 from conftest import assert_bit_exact
 
 from kws.firmware import int8_host
+from kws.firmware.sources import SRC_DIR, kernel_sources
+from kws.firmware.tflite_graph import LITERT_ROUNDING, PADDING_SAME, ROUNDING_DOUBLE, reference_interpreter
 from kws.model_file import load_model
 
 N_INPUTS = 200
@@ -29,7 +31,7 @@ def c_ops(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def interpreter(model):
-    return int8_host.reference_interpreter(model.tflite)
+    return reference_interpreter(model.tflite)
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +51,10 @@ def captured(model, interpreter, specs):
 
 def test_kernels_compile_as_strict_c99(tmp_path):
     compiler = int8_host.host_compiler()
-    source = int8_host.SOURCE_DIR / "kws_int8_ops.c"
-    result = subprocess.run([compiler, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-c", str(source),
-                             "-o", str(tmp_path / "kws_int8_ops.o")], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    for source in kernel_sources("plain"):
+        result = subprocess.run([compiler, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", f"-I{SRC_DIR}",
+                                 "-c", str(source), "-o", str(tmp_path / "kernel.o")], capture_output=True, text=True)
+        assert result.returncode == 0, f"{source.name}: {result.stderr}"
 
 
 def test_default_model_has_the_expected_operators(specs):
@@ -81,7 +83,7 @@ def test_litert_rounding_per_operator(specs, captured, c_ops, interpreter):
     for spec in specs:
         if "rounding" not in spec.params:
             continue
-        assert spec.params["rounding"] == int8_host.LITERT_ROUNDING[spec.name]
+        assert spec.params["rounding"] == LITERT_ROUNDING[spec.name]
         weights, bias = (interpreter.get_tensor(int(i)) for i in details[spec.index]["inputs"][1:3])
         kernel = {"CONV_2D": c_ops.conv2d, "DEPTHWISE_CONV_2D": c_ops.depthwise_conv2d,
                   "FULLY_CONNECTED": c_ops.fully_connected}[spec.name]
@@ -108,14 +110,14 @@ def test_requantisation_roundings(c_ops):
             shifted = ((int(x) << left) + (1 << 31)) % (1 << 32) - (1 << 31)
             expected = int(ref.rounding_divide_by_pot(ref.srdhm(np.int64(shifted), multiplier), right))
             assert c_ops.multiply_by_quantized_multiplier(int(x), multiplier, shift,
-                                                          int8_host.ROUNDING_DOUBLE) == expected
+                                                          ROUNDING_DOUBLE) == expected
 
 
 def test_average_pool_rounding_on_padded_windows(c_ops):
     """SAME padding: divide by the count of valid elements, ties away from zero."""
     rng = np.random.default_rng(4)
     x = rng.integers(-128, 128, (2, 5, 7, 3)).astype(np.int8)
-    got = c_ops.average_pool2d(x, filter_size=(3, 2), stride=(2, 2), padding=int8_host.PADDING_SAME)
+    got = c_ops.average_pool2d(x, filter_size=(3, 2), stride=(2, 2), padding=PADDING_SAME)
     out_h, out_w = 3, 4
     pad_h = max(0, (out_h - 1) * 2 + 3 - 5) // 2
     pad_w = max(0, (out_w - 1) * 2 + 2 - 7) // 2

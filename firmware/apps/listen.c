@@ -1,7 +1,7 @@
 /*
  * listen: the always-on keyword spotter on a board with a microphone (nano33ble).
  *
- * Reads the microphone one hop (KWS_HOP_LENGTH samples) at a time and pushes it through
+ * Reads the microphone one hop (KWS_MFCC_HOP_LENGTH samples) at a time and pushes it through
  * kws_pipeline (the generated model and config: kws_pipeline_config.h). On each detection it
  * lights the board's LED for LED_ON_MS and writes one line to the serial port:
  *
@@ -22,7 +22,7 @@
 #include "kws_pipeline_config.h"
 
 #define LED_ON_MS 200u
-#define LED_ON_SAMPLES (KWS_SAMPLE_RATE / 1000u * LED_ON_MS)
+#define LED_ON_SAMPLES (KWS_MFCC_SAMPLE_RATE / 1000u * LED_ON_MS)
 
 typedef struct {
     uint32_t samples;       /* samples pushed into the pipeline so far */
@@ -31,7 +31,7 @@ typedef struct {
 } listen_state;
 
 static kws_pipeline_instance pipeline;
-static int16_t hop[KWS_HOP_LENGTH];
+static int16_t hop[KWS_MFCC_HOP_LENGTH];
 static listen_state state;
 
 /* ---- text without printf: the image carries no stdio ---- */
@@ -124,7 +124,7 @@ int main(void)
     if (kws_pipeline_init(&pipeline, config, &kws_pipeline_default_buffers) != 0) {
         fail("kws_pipeline_init refused the generated config");
     }
-    if (board_mic_sample_rate() != KWS_SAMPLE_RATE) {
+    if (board_mic_sample_rate() != KWS_MFCC_SAMPLE_RATE) {
         fail("the microphone's sample rate is not the model's");
     }
     line_append(&banner, "# kws listen on ");
@@ -132,7 +132,7 @@ int main(void)
     line_append(&banner, ": ");
     line_append_uint(&banner, config->n_labels, 1u);
     line_append(&banner, " labels, ");
-    line_append_uint(&banner, KWS_SAMPLE_RATE, 1u);
+    line_append_uint(&banner, KWS_MFCC_SAMPLE_RATE, 1u);
     line_append(&banner, " Hz\r\n");
     board_serial_write(banner.text);
     if (board_mic_start() != 0) {
@@ -140,7 +140,7 @@ int main(void)
     }
 
     for (;;) {
-        int32_t lost = board_mic_read(hop, KWS_HOP_LENGTH);
+        int32_t lost = board_mic_read(hop, KWS_MFCC_HOP_LENGTH);
         int status;
 
         if (lost < 0) {
@@ -156,8 +156,8 @@ int main(void)
             line_append(&line, " samples\r\n");
             board_serial_write(line.text);
         }
-        status = kws_pipeline_process(&pipeline, hop, KWS_HOP_LENGTH, on_event, &state);
-        state.samples += KWS_HOP_LENGTH;
+        status = kws_pipeline_process(&pipeline, hop, KWS_MFCC_HOP_LENGTH, on_event, &state);
+        state.samples += KWS_MFCC_HOP_LENGTH;
         if (status != 0) {
             /* A frontend or kernel refusal is a bug, not a property of the audio: say so and
                start a fresh stream rather than stop listening. */

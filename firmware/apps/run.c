@@ -4,7 +4,7 @@
  *
  *   run AUDIO
  *
- * AUDIO: int16 little-endian mono samples at KWS_SAMPLE_RATE (a host file, through
+ * AUDIO: int16 little-endian mono samples at KWS_MFCC_SAMPLE_RATE (a host file, through
  * semihosting), pushed one hop at a time as a microphone would deliver them.
  *
  * stdout, one line each:
@@ -109,7 +109,7 @@ static const char *u64(uint64_t value, char buffer[21])
 
 static kws_pipeline_config config;
 static kws_pipeline_instance pipeline;
-static int16_t hop[KWS_HOP_LENGTH];
+static int16_t hop[KWS_MFCC_HOP_LENGTH];
 
 int main(int argc, char **argv)
 {
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "run: cannot open %s\n", argv[1]);
         return EXIT_USAGE;
     }
-    while ((got = fread(hop, sizeof(int16_t), KWS_HOP_LENGTH, audio)) > 0u) {
+    while ((got = fread(hop, sizeof(int16_t), KWS_MFCC_HOP_LENGTH, audio)) > 0u) {
         uint32_t start = board_counter_now();
         int result = kws_pipeline_process(&pipeline, hop, (uint32_t)got, queue_event, NULL);
 

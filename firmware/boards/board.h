@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-/** Board name, as kws.firmware.build spells it (the directory under firmware/boards/). */
+/** Board name, as kws.firmware.boards spells it (the directory under firmware/boards/). */
 const char *board_name(void);
 
 /** Start the counter; called by the start-up code before main(). */

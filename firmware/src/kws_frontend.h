@@ -68,7 +68,7 @@ typedef struct {
  * a mel filter reaching past the spectrum, or (built with KWS_FRONTEND_FFT_LENGTH) another FFT length.
  *
  * Built with -DKWS_FRONTEND_FFT_LENGTH=N -DKWS_FRONTEND_CFFT=arm_cfft_sR_q15_len<N/2> (what
- * kws.firmware.build does), it needs split_a/split_b and fills the instance exactly as
+ * kws.firmware.frontend does), it needs split_a/split_b and fills the instance exactly as
  * arm_mfcc_init_N_q15 does (real FFT, no inverse, bit reversal) but with the config's split
  * tables at stride 1: only that length's complex-FFT tables are linked, and CMSIS-DSP's 32 KiB
  * of 8192-point split tables not at all. Built without them, it calls arm_mfcc_init_q15, which

@@ -4,7 +4,8 @@
  * Integer-for-integer equal to LiteRT's BUILTIN_REF kernels (TFLite int8 quantisation spec):
  * CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, FULLY_CONNECTED and SOFTMAX.
  * tests/test_int8_kernels.py checks each against the reference kernels' own tensors on the
- * shipped model.
+ * shipped model. The kernels are in src/int8/, one per file (the *_init helpers in
+ * kws_int8_params.c).
  *
  * CMSIS style: a parameter struct per layer is filled once at init (the *_init helpers work
  * out output sizes and SAME/VALID padding); the caller owns every buffer; nothing allocates.
@@ -19,7 +20,7 @@
  *   KWS_ROUNDING_SINGLE: (int64 acc * multiplier + 2^(30 - shift)) >> (31 - shift); what
  *     LiteRT's FULLY_CONNECTED gives.
  * Activation ranges (act_min, act_max) already include the output zero point and any fused
- * ReLU / ReLU6; the host computes them (kws/firmware/int8_host.py).
+ * ReLU / ReLU6; the host computes them (kws/firmware/tflite_graph.py).
  *
  * Assumes two's-complement int32 with arithmetic right shift of negative values (true of
  * gcc/clang on every target the firmware builds for).

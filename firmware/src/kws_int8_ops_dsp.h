@@ -4,10 +4,11 @@
  * to LiteRT's BUILTIN_REF kernels).
  *
  * Same signatures, parameter structs and conventions as the plain kernels; a generated model
- * switches by calling the *_dsp names (kws.firmware.generate, kernels="dsp"). They need no
- * scratch memory: int8 operands are widened in registers (SXTB16), the input offset is added
- * in registers (SADD16) or folded into the accumulator as offset * sum(weights), and pairs of
- * products are accumulated by SMLAD. Nothing allocates and nothing is static.
+ * switches by calling the *_dsp names (kws.firmware.generate, kernels="dsp"). The kernels are in
+ * src/int8_dsp/, one per file. They need no scratch memory: int8 operands are widened in
+ * registers (SXTB16), the input offset is added in registers (SADD16) or folded into the
+ * accumulator as offset * sum(weights), and pairs of products are accumulated by SMLAD. Nothing
+ * allocates and nothing is static.
  *
  * Bit-exactness: the int32 accumulators wrap exactly as the reference's (SMLAD and add32 are
  * both sums modulo 2^32, so the summation order is free), and requantisation is the same

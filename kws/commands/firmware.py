@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 INFER_DESCRIPTION = """\
-Run an int8 .tflite model alone on the firmware's int8 kernels (plain C, or with --kernels dsp
-the DSP extension's, same integers), in QEMU: C is generated
+Run an int8 .tflite model alone on the firmware's int8 kernels (the DSP extension's, or with
+--kernels plain the plain C ones, same integers), in QEMU: C is generated
 from the model, built for the board and fed the int8 tensors of --inputs (a .npy of shape
 [N, *input shape]); prints one line per input, {"output": [...], "instructions": n} with
 --json. Instruction counts come from QEMU's -icount with SysTick (instructions, not cycles).
@@ -42,14 +42,16 @@ instructions, not cycles). Without --json, the detections and a summary.
 """
 
 
+def _add_kernels_option(parser: argparse.ArgumentParser) -> None:
+    from ..firmware.sources import DEFAULT_KERNELS, KERNELS
 
-def _boards(qemu_only: bool) -> tuple[str, ...]:
-    from ..firmware.build import BOARDS
-
-    return tuple(sorted(name for name, board in BOARDS.items() if board.qemu_machine or not qemu_only))
+    parser.add_argument("--kernels", choices=KERNELS, default=DEFAULT_KERNELS,
+                        help="int8 kernels: the DSP extension's (SMLAD/SXTB16, ~5x fewer instructions) or plain C; "
+                             "the same integers either way (default: %(default)s)")
 
 
 def register(subparsers) -> None:
+    from ..firmware.boards import DEFAULT_BOARD, board_names
     from .detect import add_detector_options
 
     parser = subparsers.add_parser("firmware", help="build the Cortex-M image, run it in QEMU",
@@ -58,11 +60,9 @@ def register(subparsers) -> None:
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
     build = actions.add_parser("build", help="build the image of a model for a board",
                                description=BUILD_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    build.add_argument("--board", default="qemu-mps2-an386", choices=_boards(qemu_only=False))
+    build.add_argument("--board", default=DEFAULT_BOARD, choices=board_names())
     add_detector_options(build)
-    build.add_argument("--kernels", choices=("plain", "dsp"), default="dsp",
-                       help="int8 kernels: the DSP extension's (SMLAD/SXTB16, ~5x fewer instructions) or plain C; "
-                            "the same integers either way (default: dsp)")
+    _add_kernels_option(build)
     build.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     build.add_argument("--json", action="store_true", help="print size.json instead of a summary line")
     build.set_defaults(run=run_build)
@@ -70,20 +70,19 @@ def register(subparsers) -> None:
     run = actions.add_parser("run", help="run the whole pipeline on an audio file in QEMU",
                              description=RUN_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("file", metavar="FILE", help="wav, flac or ogg file")
-    run.add_argument("--board", default="qemu-mps2-an386", choices=_boards(qemu_only=True))
+    run.add_argument("--board", default=DEFAULT_BOARD, choices=board_names(qemu_only=True))
     add_detector_options(run)
-    run.add_argument("--kernels", choices=("plain", "dsp"), default="dsp",
-                     help="int8 kernels, same integers either way (default: dsp)")
+    _add_kernels_option(run)
     run.add_argument("--json", action="store_true", help="JSON lines, as kws detect --scores, then a summary")
     run.add_argument("--build-dir", type=Path, help="where to build (default: a temporary folder)")
     run.set_defaults(run=run_run)
     infer = actions.add_parser("infer", help="run an int8 .tflite on given input tensors in QEMU",
                                description=INFER_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    infer.add_argument("--board", default="qemu-mps2-an386", choices=_boards(qemu_only=True))
+    infer.add_argument("--board", default=DEFAULT_BOARD, choices=board_names(qemu_only=True))
     infer.add_argument("--model", metavar="M", required=True,
                        help="an int8 .tflite (or a kws model: its .json, or a folder with model.json)")
     infer.add_argument("--inputs", metavar="X.npy", type=Path, required=True, help="int8 array [N, *input shape]")
-    infer.add_argument("--kernels", choices=("plain", "dsp"), default="plain", help="int8 kernels (default: plain)")
+    _add_kernels_option(infer)
     infer.add_argument("--json", action="store_true", help="JSON lines")
     infer.add_argument("--build-dir", type=Path, help="where to build (default: a temporary folder)")
     infer.set_defaults(run=run_infer)

@@ -2,7 +2,8 @@
 
 :func:`build_infer` generates C for the model (:mod:`kws.firmware.generate`) and builds
 ``firmware/apps/infer.c`` with it for a board (the compiler flags, start-up code and linker script
-of :mod:`kws.firmware.build`; plain C, -O2; no CMSIS-DSP). :func:`infer` also runs it::
+of :mod:`kws.firmware.toolchain` and :mod:`kws.firmware.boards`; -O2; no CMSIS-DSP).
+:func:`infer` also runs it::
 
     outputs, instructions = infer(tflite_bytes, inputs, out_dir)
 
@@ -13,16 +14,18 @@ of :mod:`kws.firmware.build`; plain C, -O2; no CMSIS-DSP). :func:`infer` also ru
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import KwsError
-from . import build as fw
+from . import toolchain
+from .boards import DEFAULT_BOARD, Board, get_board
 from .generate import GeneratedModel, generate_model
-from .qemu import run_elf
+from .qemu import run_app
+from .sources import APPS_DIR, BOARDS_DIR, DEFAULT_KERNELS, SRC_DIR, kernel_sources
+from .toolchain import Compile, ElfSize
 
 _LINE = re.compile(r"^inference (\d+) instructions (\d+)$")
 _DONE = re.compile(r"^done inferences=(\d+)$")
@@ -30,53 +33,43 @@ _DONE = re.compile(r"^done inferences=(\d+)$")
 
 @dataclass(frozen=True)
 class InferBuild:
-    board: fw.Board
+    board: Board
     model: GeneratedModel
     out_dir: Path
     elf: Path
-    size: fw.ElfSize
+    size: ElfSize
     compiled: int
     #: Compiler diagnostics of this call's compilations, by source file (empty when clean).
     warnings: dict[str, str]
 
 
-def build_infer(model_content: bytes, out_dir: Path | str, *, board: str = fw.DEFAULT_BOARD,
-                kernels: str = "plain", profile: bool = False) -> InferBuild:
+def build_infer(model_content: bytes, out_dir: Path | str, *, board: str = DEFAULT_BOARD,
+                kernels: str = DEFAULT_KERNELS, profile: bool = False) -> InferBuild:
     """Generate the model's C into ``out_dir/generated`` and link ``out_dir/infer.elf``.
 
-    ``kernels``: "plain" (kws_int8_ops.c) or "dsp" (kws_int8_ops_dsp.c as well, the DSP-extension
-    kernels; the plain ones on a core without it). ``profile`` compiles the model with
-    ``KWS_PROFILE``: each inference also prints ``op <i> <kernel> instructions <n>`` lines."""
-    if board not in fw.BOARDS:
-        raise KwsError(f"unknown board {board!r}; known: {', '.join(sorted(fw.BOARDS))}")
-    target = fw.BOARDS[board]
-    fw.require_toolchain()
-    gcc = shutil.which(fw.GCC)
+    ``kernels``: "plain" (src/int8/) or "dsp" (src/int8_dsp/ as well, the DSP-extension kernels;
+    the plain ones on a core without it). ``profile`` compiles the model with ``KWS_PROFILE``:
+    each inference also prints ``op <i> <kernel> instructions <n>`` lines."""
+    target = get_board(board)
+    gcc = toolchain.require_toolchain()
     out_dir = Path(out_dir).resolve()
-    generated = out_dir / "generated"
+    generated = toolchain.make_dir(out_dir / "generated")
     objects_dir = out_dir / "obj"
-    generated.mkdir(parents=True, exist_ok=True)
     model = generate_model(model_content, kernels=kernels)
-    fw._write_if_changed(generated / model.header_name, model.header)
-    fw._write_if_changed(generated / model.source_name, model.source)
+    toolchain.write_if_changed(generated / model.header_name, model.header)
+    toolchain.write_if_changed(generated / model.source_name, model.source)
 
-    src = fw.FIRMWARE_DIR / "src"
-    own = tuple(
-        [gcc, *target.cpu_flags, *fw.OPT_FLAGS, *fw.LIBC_SPECS, *fw.OWN_FLAGS,
-         f"-I{src}", f"-I{fw.FIRMWARE_DIR / 'boards'}", f"-I{generated}"]
-    )
+    own = toolchain.own_command(gcc, target, [SRC_DIR, BOARDS_DIR, generated])
     compiles = [
-        fw._Compile(src / "kws_int8_ops.c", objects_dir / "kws" / "kws_int8_ops.o", own),
-        fw._Compile(generated / model.source_name, objects_dir / "kws" / "kws_model.o",
-                    own + (("-DKWS_PROFILE",) if profile else ())),
-        fw._Compile(fw.FIRMWARE_DIR / "apps" / "infer.c", objects_dir / "app" / "infer.o", own),
-        *target.compiles(objects_dir, own),
+        *toolchain.compiles_of(kernel_sources(kernels), objects_dir / "kws", own),
+        Compile(generated / model.source_name, objects_dir / "kws" / "kws_model.o",
+                own + (("-DKWS_PROFILE",) if profile else ())),
+        Compile(APPS_DIR / "infer.c", objects_dir / "app" / "infer.o", own),
+        *toolchain.board_compiles(target, objects_dir, own),
     ]
-    if kernels == "dsp":
-        compiles.append(fw._Compile(src / "kws_int8_ops_dsp.c", objects_dir / "kws" / "kws_int8_ops_dsp.o", own))
-    linked = fw.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name="infer")
-    elf, stale, warnings = linked.elf, linked.stale, linked.warnings
-    return InferBuild(target, model, out_dir, elf, fw.elf_size(elf), len(stale), warnings)
+    linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name="infer")
+    return InferBuild(target, model, out_dir, linked.elf, toolchain.elf_size(linked.elf), len(linked.stale),
+                      linked.warnings)
 
 
 def run_infer(build: InferBuild, inputs: np.ndarray, *, timeout: float = 120.0) -> tuple[np.ndarray, np.ndarray]:
@@ -88,15 +81,11 @@ def run_infer(build: InferBuild, inputs: np.ndarray, *, timeout: float = 120.0) 
     n = inputs.shape[0] if inputs.ndim else 0
     if inputs.size != n * model.input_size:
         raise ValueError(f"expected [N, {model.input_size} elements] inputs, got shape {inputs.shape}")
-    work = build.out_dir / "run"
-    work.mkdir(parents=True, exist_ok=True)
+    work = toolchain.make_dir(build.out_dir / "run")
     (work / "outputs.raw").unlink(missing_ok=True)
     np.ascontiguousarray(inputs).tofile(work / "inputs.raw")
-    result = run_elf(build.elf, ["infer", "inputs.raw", "outputs.raw"], machine=build.board.qemu_machine,
-                     cwd=work, timeout=timeout)
-    if result.returncode != 0:
-        tail = (result.stderr.strip() or result.stdout.strip())[-2000:]
-        raise KwsError(f"infer on {build.board.name}: exit status {result.returncode}: {tail}")
+    result = run_app(build.elf, ["infer", "inputs.raw", "outputs.raw"], board=build.board, cwd=work,
+                     timeout=timeout)
     counts, done = [], None
     for line in result.stdout.splitlines():
         if match := _LINE.match(line):
@@ -113,6 +102,6 @@ def run_infer(build: InferBuild, inputs: np.ndarray, *, timeout: float = 120.0) 
 
 
 def infer(model_content: bytes, inputs: np.ndarray, out_dir: Path | str, *,
-          board: str = fw.DEFAULT_BOARD, kernels: str = "plain") -> tuple[np.ndarray, np.ndarray]:
+          board: str = DEFAULT_BOARD, kernels: str = DEFAULT_KERNELS) -> tuple[np.ndarray, np.ndarray]:
     """Build for ``board`` into ``out_dir`` and run ``inputs``: (outputs, instructions per inference)."""
     return run_infer(build_infer(model_content, out_dir, board=board, kernels=kernels), inputs)

@@ -1,25 +1,22 @@
-"""The firmware's int8 kernels (``firmware/src/kws_int8_ops.c``) compiled for this host, on numpy.
+"""Test harness: the firmware's plain int8 kernels (``firmware/src/int8/``) compiled for this host
+and run on numpy arrays, operator by operator.
 
-:func:`load_library` compiles ``kws_int8_ops.c`` with the system ``gcc`` (``-O2 -fPIC -shared``)
-into a cache directory (``$KWS_CACHE/int8_ops/<hash>/``, else ``~/.cache/kws/int8_ops/<hash>/``,
-keyed by the sources and flags) and loads it with ctypes. :class:`Int8Ops` wraps each kernel
-on numpy arrays. :func:`model_ops` reads a TFLite int8 model's operators (options from the
-flatbuffer, tensors and quantisation from the LiteRT interpreter) into :class:`OpSpec` objects
-that run one operator in C; :func:`run_model` chains them. :func:`capture_reference` runs
-LiteRT's ``BUILTIN_REF`` kernels and keeps every intermediate tensor, the ground truth the
-kernels are compared with (tests/test_int8_kernels.py). Requantisation rounds per operator as
-LiteRT does (:data:`LITERT_ROUNDING`): twice (gemmlowp) in the convolutions, once in
-FULLY_CONNECTED.
+:func:`build_library` compiles the kernels with the system ``gcc`` (``-O2 -fPIC -shared``) into a
+cache directory (``$KWS_CACHE/int8_ops/<hash>/``, else ``~/.cache/kws/int8_ops/<hash>/``, keyed
+by the sources and flags) and loads it with ctypes. :class:`Int8Ops` wraps each kernel on numpy
+arrays. :func:`model_ops` turns a model's operators (:func:`kws.firmware.tflite_graph.read_graph`,
+the reader the code generator uses) into :class:`OpSpec` objects that run one operator in C;
+:func:`run_model` chains them. :func:`capture_reference` runs LiteRT's ``BUILTIN_REF`` kernels and
+keeps every intermediate tensor, the ground truth the kernels are compared with
+(tests/test_int8_kernels.py).
 
-The flatbuffer is read with the ``tflite`` package where installed, else with TensorFlow's
-``schema_py_generated``. Used only by tests and tools; nothing in kws's runtime imports it.
+Used only by tests and tools: nothing that builds or runs firmware imports it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import hashlib
-import math
 import os
 import shutil
 import subprocess
@@ -31,19 +28,10 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import KwsError
-from .. import int8_reference as ref
+from .sources import SRC_DIR, kernel_headers, kernel_sources
+from .tflite_graph import PADDING_SAME, PADDING_VALID, ROUNDING_DOUBLE, ROUNDING_SINGLE, KernelOp, read_graph
 
-#: The firmware sources: firmware/ beside the kws package, in a source checkout.
-SOURCE_DIR = Path(__file__).resolve().parents[2] / "firmware" / "src"
-SOURCES = ("kws_int8_ops.c",)
-HEADERS = ("kws_int8_ops.h",)
 CFLAGS = ("-std=c99", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra")
-
-PADDING_VALID, PADDING_SAME = 0, 1
-#: Requantisation roundings (kws_rounding): gemmlowp's two steps, or one 64-bit rounding.
-ROUNDING_DOUBLE, ROUNDING_SINGLE = 0, 1
-#: What LiteRT's BUILTIN_REF kernels use, measured on the default model (tests/test_int8_kernels.py).
-LITERT_ROUNDING = {"CONV_2D": ROUNDING_DOUBLE, "DEPTHWISE_CONV_2D": ROUNDING_DOUBLE, "FULLY_CONNECTED": ROUNDING_SINGLE}
 
 
 # ------------------------------------------------------------------------------ the library
@@ -99,13 +87,14 @@ def _cache_root() -> Path:
 
 
 def build_library(cache: Path | None = None) -> Path:
-    """Compile the kernels into a shared library (once per source/flags hash); its path."""
+    """Compile the plain kernels into a shared library (once per source/flags hash); its path."""
     compiler = host_compiler()
     if compiler is None:
-        raise KwsError("no host C compiler: install gcc (or set CC) to build firmware/src/kws_int8_ops.c")
+        raise KwsError("no host C compiler: install gcc (or set CC) to build the int8 kernels of firmware/src")
+    sources = kernel_sources("plain")
     digest = hashlib.sha256()
-    for name in (*SOURCES, *HEADERS):
-        digest.update(name.encode() + b"\0" + (SOURCE_DIR / name).read_bytes() + b"\0")
+    for path in (*sources, *kernel_headers("plain")):
+        digest.update(str(path.relative_to(SRC_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(" ".join((compiler, *CFLAGS)).encode())
     out_dir = (cache or _cache_root()) / digest.hexdigest()[:16]
     library = out_dir / "libkws_int8_ops.so"
@@ -115,7 +104,7 @@ def build_library(cache: Path | None = None) -> Path:
     fd, temp = tempfile.mkstemp(suffix=".so", dir=out_dir)
     os.close(fd)
     try:
-        command = [compiler, *CFLAGS, "-I", str(SOURCE_DIR), *(str(SOURCE_DIR / s) for s in SOURCES), "-o", temp]
+        command = [compiler, *CFLAGS, "-I", str(SRC_DIR), *(str(s) for s in sources), "-o", temp]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise KwsError(f"compiling the int8 kernels failed:\n{result.stderr.strip()}")
@@ -266,80 +255,6 @@ class Int8Ops:
 
 # -------------------------------------------------------------------------- a model's operators
 
-_ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
-
-
-def _round_half_away(x: float) -> int:
-    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
-
-
-def activation_range(activation: int, scale: float, zero_point: int) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized for int8: the clamp of a fused activation."""
-    lo, hi = -128, 127
-    quantize = lambda v: zero_point + _round_half_away(v / scale)  # noqa: E731
-    if activation == 1:
-        lo = max(lo, quantize(0.0))
-    elif activation == 3:
-        lo, hi = max(lo, quantize(0.0)), min(hi, quantize(6.0))
-    elif activation == 2:
-        lo, hi = max(lo, quantize(-1.0)), min(hi, quantize(1.0))
-    elif activation != 0:
-        raise KwsError(f"fused activation {activation} is not supported by the int8 kernels")
-    return lo, hi
-
-
-def _schema():
-    try:
-        import tflite  # the small flatbuffer parser from PyPI
-
-        return tflite
-    except ImportError:
-        from tensorflow.lite.python import schema_py_generated  # comes with TensorFlow
-
-        return schema_py_generated
-
-
-def flatbuffer_options(model_content: bytes) -> list[dict[str, Any]]:
-    """Each operator of subgraph 0, in order: its builtin code and the options the kernels need."""
-    schema = _schema()
-    model = schema.Model.GetRootAsModel(model_content, 0)
-    graph = model.Subgraphs(0)
-    codes = schema.BuiltinOperator
-    result = []
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        opcode = model.OperatorCodes(op.OpcodeIndex())
-        code = max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
-        table = op.BuiltinOptions()
-        options: dict[str, Any] = {"code": code}
-        if code in (codes.CONV_2D, codes.DEPTHWISE_CONV_2D):
-            o = (schema.Conv2DOptions if code == codes.CONV_2D else schema.DepthwiseConv2DOptions)()
-            o.Init(table.Bytes, table.Pos)
-            options.update(padding=o.Padding(), stride=(o.StrideH(), o.StrideW()),
-                           dilation=(o.DilationHFactor(), o.DilationWFactor()),
-                           activation=o.FusedActivationFunction())
-            if code == codes.DEPTHWISE_CONV_2D:
-                options["depth_multiplier"] = o.DepthMultiplier()
-        elif code in (codes.AVERAGE_POOL_2D, codes.MAX_POOL_2D):
-            o = schema.Pool2DOptions()
-            o.Init(table.Bytes, table.Pos)
-            options.update(padding=o.Padding(), stride=(o.StrideH(), o.StrideW()),
-                           filter_size=(o.FilterHeight(), o.FilterWidth()), activation=o.FusedActivationFunction())
-        elif code == codes.FULLY_CONNECTED:
-            o = schema.FullyConnectedOptions()
-            o.Init(table.Bytes, table.Pos)
-            options.update(activation=o.FusedActivationFunction())
-        elif code == codes.SOFTMAX:
-            o = schema.SoftmaxOptions()
-            o.Init(table.Bytes, table.Pos)
-            options.update(beta=o.Beta())
-        result.append(options)
-    return result
-
-
-# The flatbuffer Padding enum: SAME = 0, VALID = 1.
-_PADDING = {0: PADDING_SAME, 1: PADDING_VALID}
-
 
 @dataclass
 class OpSpec:
@@ -354,87 +269,27 @@ class OpSpec:
     params: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-def _requant(input_scale: float, weight_scales: np.ndarray, output_scale: float) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [ref.quantize_multiplier(float(input_scale) * float(s) / float(output_scale)) for s in weight_scales]
-    return np.array([p[0] for p in pairs], np.int32), np.array([p[1] for p in pairs], np.int32)
+def _runner(ops: Int8Ops, op: KernelOp) -> Callable[[np.ndarray], np.ndarray]:
+    """``op``'s C kernel, on its input."""
+    w, b, p, shape = op.weights, op.bias, op.params, op.output.shape
+    return {
+        "CONV_2D": lambda x: ops.conv2d(x, w, b, **p),
+        "DEPTHWISE_CONV_2D": lambda x: ops.depthwise_conv2d(x, w, b, **p),
+        "FULLY_CONNECTED": lambda x: ops.fully_connected(x, w, b, **p).reshape(shape),
+        "AVERAGE_POOL_2D": lambda x: ops.average_pool2d(x, **p),
+        "MAX_POOL_2D": lambda x: ops.max_pool2d(x, **p),
+        "SOFTMAX": lambda x: ops.softmax(x, **p),
+        # No kernel: the bytes are unchanged (LiteRT copies them; the firmware aliases them).
+        "RESHAPE": lambda x: np.asarray(x).reshape(shape),
+    }[op.name]
 
 
 def model_ops(interpreter, model_content: bytes, ops: Int8Ops | None = None) -> list[OpSpec]:
     """Every operator of an allocated LiteRT interpreter's model as an :class:`OpSpec`."""
     ops = ops or Int8Ops()
-    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-    options = flatbuffer_options(model_content)
-    details = interpreter._get_ops_details()
-    if len(details) != len(options):
-        raise KwsError(f"the interpreter has {len(details)} operators, the flatbuffer {len(options)}")
-
-    def quant(index: int) -> tuple[np.ndarray, np.ndarray]:
-        q = tensors[index]["quantization_parameters"]
-        return np.asarray(q["scales"], np.float32), np.asarray(q["zero_points"], np.int64)
-
-    specs = []
-    for detail, opt in zip(details, options):
-        name = detail["op_name"]
-        inputs = [int(i) for i in detail["inputs"]]
-        out_index = int(detail["outputs"][0])
-        in_scale, in_zp = quant(inputs[0])
-        out_scale, out_zp = quant(out_index)
-        out_shape = tuple(int(s) for s in tensors[out_index]["shape"])
-        params: dict[str, Any] = {}
-        if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-            weights = interpreter.get_tensor(inputs[1])
-            w_scale, w_zp = quant(inputs[1])
-            if np.any(w_zp != 0):
-                raise KwsError(f"operator {detail['index']} ({name}): weights with a non-zero zero point")
-            bias = interpreter.get_tensor(inputs[2]) if len(inputs) > 2 and inputs[2] >= 0 else None
-            multipliers, shifts = _requant(in_scale[0], w_scale, out_scale[0])
-            if name != "FULLY_CONNECTED" and len(multipliers) == 1 and out_shape[-1] > 1:
-                # Per-tensor weight scales: the convolution kernels take one pair per channel.
-                multipliers, shifts = np.repeat(multipliers, out_shape[-1]), np.repeat(shifts, out_shape[-1])
-            act_min, act_max = activation_range(opt["activation"], float(out_scale[0]), int(out_zp[0]))
-            params = dict(input_zero_point=int(in_zp[0]), output_zero_point=int(out_zp[0]), act_min=act_min,
-                          act_max=act_max, multipliers=multipliers, shifts=shifts, rounding=LITERT_ROUNDING[name])
-            if name == "FULLY_CONNECTED":
-                run = (lambda x, w=weights, b=bias, p=params, s=out_shape:
-                       ops.fully_connected(x, w, b, **p).reshape(s))
-            else:
-                params.update(stride=opt["stride"], dilation=opt["dilation"], padding=_PADDING[opt["padding"]])
-                if name == "DEPTHWISE_CONV_2D":
-                    params["depth_multiplier"] = weights.shape[3] // int(tensors[inputs[0]]["shape"][3])
-                    run = lambda x, w=weights, b=bias, p=params: ops.depthwise_conv2d(x, w, b, **p)  # noqa: E731
-                else:
-                    run = lambda x, w=weights, b=bias, p=params: ops.conv2d(x, w, b, **p)  # noqa: E731
-        elif name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-            if float(in_scale[0]) != float(out_scale[0]) or int(in_zp[0]) != int(out_zp[0]):
-                raise KwsError(f"{name} with different input and output quantisation")
-            act_min, act_max = activation_range(opt["activation"], float(out_scale[0]), int(out_zp[0]))
-            params = dict(filter_size=opt["filter_size"], stride=opt["stride"], padding=_PADDING[opt["padding"]],
-                          act_min=act_min, act_max=act_max)
-            pool = ops.average_pool2d if name == "AVERAGE_POOL_2D" else ops.max_pool2d
-            run = lambda x, p=params, f=pool: f(x, **p)  # noqa: E731
-        elif name == "SOFTMAX":
-            if int(out_zp[0]) != -128 or not math.isclose(float(out_scale[0]), 1 / 256):
-                raise KwsError("SOFTMAX output must have scale 1/256 and zero point -128")
-            multiplier, left_shift, diff_min = ref.softmax_parameters(float(in_scale[0]), float(opt["beta"]))
-            params = dict(multiplier=multiplier, left_shift=left_shift, diff_min=diff_min)
-            run = lambda x, p=params: ops.softmax(x, **p)  # noqa: E731
-        elif name == "RESHAPE":
-            # No kernel: the bytes are unchanged (LiteRT copies them; the firmware aliases them).
-            run = lambda x, s=out_shape: np.asarray(x).reshape(s)  # noqa: E731
-        else:
-            raise KwsError(f"operator {detail['index']} ({name}) has no int8 kernel in firmware/src")
-        specs.append(OpSpec(int(detail["index"]), name, inputs[0], out_index, out_shape, run, params))
-    return specs
-
-
-def reference_interpreter(model_content: bytes):
-    """LiteRT with the BUILTIN_REF kernels, keeping every intermediate tensor."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    interpreter = Interpreter(model_content=model_content, experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
-                              experimental_preserve_all_tensors=True)
-    interpreter.allocate_tensors()
-    return interpreter
+    return [OpSpec(op.index, op.name, op.input.index, op.output.index, op.output.shape,
+                   _runner(ops, op), op.params)
+            for op in (op.check_supported() for op in read_graph(model_content, interpreter).ops)]
 
 
 def capture_reference(interpreter, x: np.ndarray, specs: list[OpSpec]) -> dict[int, np.ndarray]:

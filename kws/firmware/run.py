@@ -16,7 +16,8 @@ from ..detector import Detection, Event, Inference
 from ..errors import KwsError
 from ..model_file import KwsModel
 from .image import ImageBuild
-from .qemu import run_elf
+from .qemu import run_app
+from .toolchain import make_dir
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,10 @@ def run_image(build: ImageBuild, model: KwsModel, samples: np.ndarray, *,
     if not build.board.qemu_machine:
         raise KwsError(f"{build.board.name} is not a QEMU board; `kws firmware run` needs one")
     samples = np.ascontiguousarray(samples, dtype="<i2")
-    work = build.out_dir / "run"
-    work.mkdir(parents=True, exist_ok=True)
+    work = make_dir(build.out_dir / "run")
     samples.tofile(work / "audio.raw")
-    result = run_elf(build.elf, ["run", "audio.raw"], machine=build.board.qemu_machine, cwd=work,
-                     timeout=timeout)
-    if result.returncode != 0:
-        tail = (result.stderr.strip() or result.stdout.strip())[-2000:]
-        raise KwsError(f"the image on {build.board.name}: exit status {result.returncode}: {tail}")
+    result = run_app(build.elf, ["run", "audio.raw"], board=build.board, cwd=work, timeout=timeout,
+                     what="the image")
     return parse_output(result.stdout, model)
 
 
@@ -81,8 +78,8 @@ def parse_output(stdout: str, model: KwsModel) -> tuple[list[Event], RunSummary]
                 events.append(Inference(int(words[1]), scores))
             elif words[0] == "detection":
                 frame, label, total, count = (int(w) for w in words[1:5])
-                time = (frame * mfcc.hop_length + mfcc.frame_length) / mfcc.sample_rate
-                events.append(Detection(time, model.labels[label], total * scale / count, frame))
+                events.append(Detection(mfcc.frame_end_seconds(frame), model.labels[label], total * scale / count,
+                                        frame))
             elif words[0] == "summary":
                 values = dict(word.split("=", 1) for word in words[1:])
                 summary = RunSummary(*(int(values[k]) for k in (

@@ -1,0 +1,532 @@
+/*
+ * kws_conv_s8_dsp.c - CONV_2D with the DSP extension, integer-for-integer
+ * equal to the plain kernel. See kws_int8_ops_dsp.h for what is specialised,
+ * kws_int8_dsp_internal.h for how.
+ */
+#include "kws_int8_dsp_internal.h"
+
+#if !KWS_USE_DSP
+
+/* No DSP extension: the plain kernel. */
+int kws_conv_s8_dsp(const kws_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                    int8_t *output)
+{
+    return kws_conv_s8(p, input, filter, bias, output);
+}
+
+#else /* KWS_USE_DSP */
+
+/* ------------------------------------------------------------------ helpers */
+
+
+/* sum |w| of n int8: USADA8 of (w + 128) against 128, four at a time. */
+static int32_t abs_sum(const int8_t *w, int32_t n)
+{
+    uint32_t s = 0;
+    int32_t i;
+    for (i = n >> 2; i > 0; --i, w += 4) s = __usada8((uint32_t)load4(w) ^ 0x80808080u, 0x80808080u, s);
+    for (i = n & 3; i > 0; --i, ++w) s += (uint32_t)(*w < 0 ? -*w : *w);
+    return (int32_t)s;
+}
+
+
+/* kws_dsp_rq_bound_ok for every output channel of a CONV_2D (filters [out.c][K]). */
+static int conv_bound_ok(const kws_conv_params *p, const int8_t *filter, const int32_t *bias)
+{
+    const int32_t per_filter = p->filter.h * p->filter.w * p->filter.c;
+    int32_t oc;
+    for (oc = 0; oc < p->output.c; ++oc)
+        if (!kws_dsp_rq_bound_ok(p, oc, bias != NULL ? bias[oc] : 0,
+                                 abs_sum(filter + (size_t)oc * per_filter, per_filter)))
+            return 0;
+    return 1;
+}
+
+
+/* sum(w[0..n)) with SMLAD against (1, 1). */
+static int32_t weight_sum(const int8_t *w, int32_t n)
+{
+    const int32_t ones = 0x00010001;
+    int32_t s = 0, i;
+    for (i = n >> 2; i > 0; --i) {
+        const int32_t v = load4(w);
+        w += 4;
+        s = __smlad(__sxtb16(v), ones, s);
+        s = __smlad(sxtb16_ror8(v), ones, s);
+    }
+    for (i = n & 3; i > 0; --i) s += *w++;
+    return s;
+}
+
+/*
+ * Two pixels (xa and xa + dx) x two filters (w0 and w0 + dw), n int8 each:
+ * acc[pixel * 2 + filter] += sum(w * (x + offset)), the offset added only when add_offset (a
+ * constant at each call site, so the SADD16s vanish where the offset is folded). dx = 0 or
+ * dw = 0 computes one pixel or one filter twice (the caller drops the copy). Per 4 inputs:
+ * 4 loads, 8 SXTB16, 8 SMLAD for 16 MACs (+4 SADD16). The second operand of each pair is
+ * addressed by a register offset rather than its own pointer: with 4 accumulators and 6
+ * widened operands live, two fewer pointers keep the loop out of the stack.
+ */
+#define KWS_MAC4(k)                                                                                          \
+    do {                                                                                                     \
+        const int32_t u_ = load4(w0 + (k)), v_ = load4(w0 + dw + (k));                                       \
+        const int32_t u02 = __sxtb16(u_), u13 = sxtb16_ror8(u_), v02 = __sxtb16(v_), v13 = sxtb16_ror8(v_); \
+        int32_t x_ = load4(xa + (k)), x02 = __sxtb16(x_), x13 = sxtb16_ror8(x_);                             \
+        if (add_offset) {                                                                                    \
+            x02 = __sadd16(x02, off2);                                                                       \
+            x13 = __sadd16(x13, off2);                                                                       \
+        }                                                                                                    \
+        a0 = __smlad(x02, u02, a0);                                                                          \
+        a0 = __smlad(x13, u13, a0);                                                                          \
+        a1 = __smlad(x02, v02, a1);                                                                          \
+        a1 = __smlad(x13, v13, a1);                                                                          \
+        x_ = load4(xa + dx + (k));                                                                           \
+        x02 = __sxtb16(x_);                                                                                  \
+        x13 = sxtb16_ror8(x_);                                                                               \
+        if (add_offset) {                                                                                    \
+            x02 = __sadd16(x02, off2);                                                                       \
+            x13 = __sadd16(x13, off2);                                                                       \
+        }                                                                                                    \
+        b0 = __smlad(x02, u02, b0);                                                                          \
+        b0 = __smlad(x13, u13, b0);                                                                          \
+        b1 = __smlad(x02, v02, b1);                                                                          \
+        b1 = __smlad(x13, v13, b1);                                                                          \
+    } while (0)
+
+/*
+ * The same 16 MACs as KWS_MAC4 (offset folded) as assembler text, for the hot loop of the
+ * pointwise convolutions. Written out because GCC 12 spills the loop's pointers to the stack
+ * (about 68 instead of 43 instructions per 32 MACs): the loop needs 4 accumulators, 2
+ * pointers, the 2 register offsets and 6 temporaries, all 14 allocatable registers, so the
+ * loop end is compared with a value on the stack.
+ */
+#define KWS_ASM_MAC4                                                                                         \
+    "ldr %[t0], [%[w], %[dw]]\n\t"                                                                             \
+    "ldr %[t1], [%[w]], #4\n\t"                                                                               \
+    "sxtb16 %[t2], %[t1]\n\t"                                                                                 \
+    "sxtb16 %[t1], %[t1], ror #8\n\t"                                                                         \
+    "sxtb16 %[t3], %[t0]\n\t"                                                                                 \
+    "sxtb16 %[t0], %[t0], ror #8\n\t"                                                                         \
+    "ldr %[t4], [%[x], %[dx]]\n\t"                                                                            \
+    "sxtb16 %[t5], %[t4], ror #8\n\t"                                                                         \
+    "sxtb16 %[t4], %[t4]\n\t"                                                                                 \
+    "smlad %[b0], %[t4], %[t2], %[b0]\n\t"                                                                    \
+    "smlad %[b0], %[t5], %[t1], %[b0]\n\t"                                                                    \
+    "smlad %[b1], %[t4], %[t3], %[b1]\n\t"                                                                    \
+    "smlad %[b1], %[t5], %[t0], %[b1]\n\t"                                                                    \
+    "ldr %[t4], [%[x]], #4\n\t"                                                                               \
+    "sxtb16 %[t5], %[t4], ror #8\n\t"                                                                         \
+    "sxtb16 %[t4], %[t4]\n\t"                                                                                 \
+    "smlad %[a0], %[t4], %[t2], %[a0]\n\t"                                                                    \
+    "smlad %[a0], %[t5], %[t1], %[a0]\n\t"                                                                    \
+    "smlad %[a1], %[t4], %[t3], %[a1]\n\t"                                                                    \
+    "smlad %[a1], %[t5], %[t0], %[a1]\n\t"
+
+/* KWS_ASM_MAC4 for one filter row: the weights advance, the input pointer stays (the caller
+ * steps it by a row). */
+#define KWS_ASM_MAC4_ROW                                                                                     \
+    "ldr %[t0], [%[w], %[dw]]\n\t"                                                                             \
+    "ldr %[t1], [%[w]], #4\n\t"                                                                               \
+    "sxtb16 %[t2], %[t1]\n\t"                                                                                 \
+    "sxtb16 %[t1], %[t1], ror #8\n\t"                                                                         \
+    "sxtb16 %[t3], %[t0]\n\t"                                                                                 \
+    "sxtb16 %[t0], %[t0], ror #8\n\t"                                                                         \
+    "ldr %[t4], [%[x], %[dx]]\n\t"                                                                            \
+    "sxtb16 %[t5], %[t4], ror #8\n\t"                                                                         \
+    "sxtb16 %[t4], %[t4]\n\t"                                                                                 \
+    "smlad %[b0], %[t4], %[t2], %[b0]\n\t"                                                                    \
+    "smlad %[b0], %[t5], %[t1], %[b0]\n\t"                                                                    \
+    "smlad %[b1], %[t4], %[t3], %[b1]\n\t"                                                                    \
+    "smlad %[b1], %[t5], %[t0], %[b1]\n\t"                                                                    \
+    "ldr %[t4], [%[x]]\n\t"                                                                                   \
+    "sxtb16 %[t5], %[t4], ror #8\n\t"                                                                         \
+    "sxtb16 %[t4], %[t4]\n\t"                                                                                 \
+    "smlad %[a0], %[t4], %[t2], %[a0]\n\t"                                                                    \
+    "smlad %[a0], %[t5], %[t1], %[a0]\n\t"                                                                    \
+    "smlad %[a1], %[t4], %[t3], %[a1]\n\t"                                                                    \
+    "smlad %[a1], %[t5], %[t0], %[a1]\n\t"
+
+static inline __attribute__((always_inline)) void mac_2x2(const int8_t *xa, int32_t dx, const int8_t *w0,
+                                                           int32_t dw, int32_t n, int32_t offset,
+                                                           const int add_offset, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3], i;
+    const int32_t off2 = lanes2(offset);
+#ifndef KWS_DSP_NO_ASM
+    if (!add_offset && n >= 8) {
+        const int8_t *end = w0 + (n & ~7);
+        int32_t t0, t1, t2, t3, t4, t5;
+        __asm__("1:\n\t" KWS_ASM_MAC4 KWS_ASM_MAC4
+                "ldr %[t0], %[end]\n\t"
+                "cmp %[w], %[t0]\n\t"
+                "bne 1b\n\t"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [x] "+r"(xa), [w] "+r"(w0),
+                  [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
+                : [dx] "r"(dx), [dw] "r"(dw), [end] "m"(end)
+                : "cc", "memory");
+        n &= 7;
+    }
+#endif
+    for (i = n >> 3; i > 0; --i) { /* unrolled twice: loop overhead over 32 MACs */
+        KWS_MAC4(0);
+        KWS_MAC4(4);
+        xa += 8;
+        w0 += 8;
+    }
+    if (n & 4) {
+        KWS_MAC4(0);
+        xa += 4;
+        w0 += 4;
+    }
+    for (i = n & 3; i > 0; --i) {
+        const int32_t xav = xa[0] + (add_offset ? offset : 0), xbv = xa[dx] + (add_offset ? offset : 0);
+        const int32_t uv = w0[0], vv = w0[dw];
+        ++xa;
+        ++w0;
+        a0 = wadd(a0, xav * uv);
+        a1 = wadd(a1, xav * vv);
+        b0 = wadd(b0, xbv * uv);
+        b1 = wadd(b1, xbv * vv);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = b0;
+    acc[3] = b1;
+}
+
+/* mac_2x2 over `rows` runs of n int8, the runs x_step apart in the input and w_step apart in
+ * the filters (the valid rows of a filter window). */
+static inline __attribute__((always_inline)) void mac_rows(const int8_t *xa, int32_t dx, const int8_t *w0,
+                                                            int32_t dw, int32_t rows, int32_t n, size_t x_step,
+                                                            size_t w_step, int32_t offset, const int add_offset,
+                                                            int32_t acc[4])
+{
+    for (; rows > 0; --rows, xa += x_step, w0 += w_step) mac_2x2(xa, dx, w0, dw, n, offset, add_offset, acc);
+}
+
+
+/*
+ * mac_2x2 (offset folded) over `rows` filter rows of exactly 4 int8 (in.c * filter width == 4,
+ * as the 10x4 single-channel first layer of the DS-CNN family has), the input rows x_step
+ * apart and the filter rows contiguous: 25 instructions per 16 MACs. Assembler for the same
+ * reason as KWS_ASM_MAC4; x_step and the loop end come from the stack.
+ */
+static inline __attribute__((always_inline)) void mac_rows4(const int8_t *xa, int32_t dx, const int8_t *w0,
+                                                             int32_t dw, int32_t rows, int32_t x_step,
+                                                             int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
+#ifndef KWS_DSP_NO_ASM
+    const int8_t *end = w0 + 4 * rows;
+    int32_t t0, t1, t2, t3, t4, t5;
+    __asm__("1:\n\t" KWS_ASM_MAC4_ROW
+            "ldr %[t0], %[step]\n\t"
+            "add %[x], %[x], %[t0]\n\t"
+            "ldr %[t0], %[end]\n\t"
+            "cmp %[w], %[t0]\n\t"
+            "bne 1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [x] "+r"(xa), [w] "+r"(w0),
+              [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
+            : [dx] "r"(dx), [dw] "r"(dw), [end] "m"(end), [step] "m"(x_step)
+            : "cc", "memory");
+#else
+    for (; rows > 0; --rows, xa += x_step, w0 += 4) {
+        const int32_t u = load4(w0), v = load4(w0 + dw), va = load4(xa), vb = load4(xa + dx);
+        a0 = __smlad(__sxtb16(va), __sxtb16(u), a0);
+        a0 = __smlad(sxtb16_ror8(va), sxtb16_ror8(u), a0);
+        a1 = __smlad(__sxtb16(va), __sxtb16(v), a1);
+        a1 = __smlad(sxtb16_ror8(va), sxtb16_ror8(v), a1);
+        b0 = __smlad(__sxtb16(vb), __sxtb16(u), b0);
+        b0 = __smlad(sxtb16_ror8(vb), sxtb16_ror8(u), b0);
+        b1 = __smlad(__sxtb16(vb), __sxtb16(v), b1);
+        b1 = __smlad(sxtb16_ror8(vb), sxtb16_ror8(v), b1);
+    }
+#endif
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = b0;
+    acc[3] = b1;
+}
+
+/*
+ * Filter rows of 4 int8 cut by the input's left or right edge (padding): the valid taps of a
+ * row are still inside one 4-byte word of the input row (rows are at least 4 bytes), so the
+ * word is loaded from inside the row and the filter word shifted by whole bytes to line up,
+ * zeros coming in where taps fall outside (their inputs then count for nothing; the offset is
+ * added to every lane, harmlessly for those). Left cut: input from the row start, weights
+ * shifted down by w_shr bits; right cut: input ending at the row end, weights shifted up by
+ * w_shl bits.
+ */
+static inline __attribute__((always_inline)) void mac_rows4_cut(const int8_t *xa, int32_t dx, const int8_t *w0,
+                                                                 int32_t dw, int32_t rows, int32_t x_step,
+                                                                 uint32_t w_shr, uint32_t w_shl, int32_t off2,
+                                                                 int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
+    for (; rows > 0; --rows, xa += x_step, w0 += 4) {
+        const int32_t u = (int32_t)(((uint32_t)load4(w0) >> w_shr) << w_shl);
+        const int32_t v = (int32_t)(((uint32_t)load4(w0 + dw) >> w_shr) << w_shl);
+        const int32_t va = load4(xa), vb = load4(xa + dx);
+        const int32_t u02 = __sxtb16(u), u13 = sxtb16_ror8(u), v02 = __sxtb16(v), v13 = sxtb16_ror8(v);
+        const int32_t xa02 = __sadd16(__sxtb16(va), off2), xa13 = __sadd16(sxtb16_ror8(va), off2);
+        const int32_t xb02 = __sadd16(__sxtb16(vb), off2), xb13 = __sadd16(sxtb16_ror8(vb), off2);
+        a0 = __smlad(xa13, u13, __smlad(xa02, u02, a0));
+        a1 = __smlad(xa13, v13, __smlad(xa02, v02, a1));
+        b0 = __smlad(xb13, u13, __smlad(xb02, u02, b0));
+        b1 = __smlad(xb13, v13, __smlad(xb02, v02, b1));
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = b0;
+    acc[3] = b1;
+}
+
+
+/* ------------------------------------------------------------------ CONV_2D */
+
+#ifndef KWS_DSP_NO_ASM
+/*
+ * conv_pointwise for the common case, kept lean: consecutive pixels (stride 1), depth a
+ * multiple of 8 (no tails), so each pixel pair is one run of the assembler loop, the
+ * requantisation of its four outputs and two pointer increments.
+ */
+static __attribute__((noinline)) void conv_pointwise_dense8(const kws_conv_params *p, const int8_t *input,
+                                                             const int8_t *filter, const int32_t *bias,
+                                                             int8_t *output)
+{
+    const int32_t depth = p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.n * p->output.h * p->output.w;
+    int32_t oc;
+    for (oc = 0; oc < out_c; oc += 2) {
+        const int two_oc = oc + 1 < out_c;
+        const int32_t oc1 = two_oc ? oc + 1 : oc;
+        const int8_t *w0 = filter + (size_t)oc * depth;
+        const int32_t dw = two_oc ? depth : 0;
+        const int32_t start0 = wadd(bias != NULL ? bias[oc] : 0, wmul(p->input_offset, weight_sum(w0, depth)));
+        const int32_t start1 = wadd(bias != NULL ? bias[oc1] : 0, wmul(p->input_offset, weight_sum(w0 + dw, depth)));
+        const kws_rq r0 = rq_make(p->multipliers[oc], p->shifts[oc], p->output_offset, p->act_min, p->act_max);
+        const kws_rq r1 = rq_make(p->multipliers[oc1], p->shifts[oc1], p->output_offset, p->act_min, p->act_max);
+        const int8_t *xa = input;
+        int8_t *o = output + oc;
+        int32_t q;
+        for (q = 0; q < pixels; q += 2, xa += 2 * depth, o += 2 * out_c) {
+            const int two_px = q + 1 < pixels;
+            const int8_t *x = xa, *w = w0, *const end = w0 + depth;
+            int32_t a0 = start0, a1 = start1, b0 = start0, b1 = start1, t0, t1, t2, t3, t4, t5;
+            const int32_t dx = two_px ? depth : 0;
+            __asm__("1:\n\t" KWS_ASM_MAC4 KWS_ASM_MAC4
+                    "ldr %[t0], %[end]\n\t"
+                    "cmp %[w], %[t0]\n\t"
+                    "bne 1b\n\t"
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [x] "+r"(x), [w] "+r"(w),
+                      [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+                      [t5] "=&r"(t5)
+                    : [dx] "r"(dx), [dw] "r"(dw), [end] "m"(end)
+                    : "cc", "memory");
+            rq_store(&r0, a0, o);
+            if (two_oc) rq_store(&r1, a1, o + 1);
+            if (two_px) {
+                rq_store(&r0, b0, o + out_c);
+                if (two_oc) rq_store(&r1, b1, o + out_c + 1);
+            }
+        }
+    }
+}
+#endif
+
+/*
+ * 1x1 filter, no padding: out[pixel][oc] = bias[oc] + sum_ic w[oc][ic] * (in[pixel'][ic] + offset).
+ * Output channels in pairs (outer loop), so offset * sum(w) of the pair is computed once and
+ * starts the accumulators; pixels in pairs (inner loop). An odd last channel or pixel is
+ * computed with its partner duplicated and the duplicate's result dropped.
+ */
+static __attribute__((noinline)) void conv_pointwise(const kws_conv_params *p, const int8_t *input,
+                                                      const int8_t *filter, const int32_t *bias, int8_t *output)
+{
+    const kws_dims in = p->input, out = p->output;
+    const int32_t depth = in.c;
+    const int32_t pixels = out.n * out.h * out.w;
+    const int32_t dense = p->stride_h == 1 && p->stride_w == 1 && in.h == out.h && in.w == out.w;
+    int32_t oc;
+    for (oc = 0; oc < out.c; oc += 2) {
+        const int two_oc = oc + 1 < out.c;
+        const int8_t *w0 = filter + (size_t)oc * depth;
+        const int32_t dw = two_oc ? depth : 0;
+        const int32_t oc1 = two_oc ? oc + 1 : oc;
+        const int32_t start0 = wadd(bias != NULL ? bias[oc] : 0, wmul(p->input_offset, weight_sum(w0, depth)));
+        const int32_t start1 = wadd(bias != NULL ? bias[oc1] : 0, wmul(p->input_offset, weight_sum(w0 + dw, depth)));
+        const kws_rq r0 = rq_make(p->multipliers[oc], p->shifts[oc], p->output_offset, p->act_min, p->act_max);
+        const kws_rq r1 = rq_make(p->multipliers[oc1], p->shifts[oc1], p->output_offset, p->act_min, p->act_max);
+        int32_t q = 0, b = 0, oy = 0, ox = 0; /* output pixel q = (b, oy, ox) */
+        while (q < pixels) {
+            const int8_t *xa, *xb;
+            int32_t acc[4];
+            const int two_px = q + 1 < pixels;
+            /* Input pixels of q and q + 1. */
+            if (dense) {
+                xa = input + (size_t)q * depth;
+                xb = two_px ? xa + depth : xa;
+            } else {
+                xa = input + (((size_t)b * in.h + (size_t)oy * p->stride_h) * in.w + (size_t)ox * p->stride_w) * depth;
+                if (++ox == out.w) {
+                    ox = 0;
+                    if (++oy == out.h) {
+                        oy = 0;
+                        ++b;
+                    }
+                }
+                xb = two_px ? input + (((size_t)b * in.h + (size_t)oy * p->stride_h) * in.w +
+                                       (size_t)ox * p->stride_w) * depth
+                            : xa;
+                if (two_px && ++ox == out.w) {
+                    ox = 0;
+                    if (++oy == out.h) {
+                        oy = 0;
+                        ++b;
+                    }
+                }
+            }
+            acc[0] = start0;
+            acc[1] = start1;
+            acc[2] = start0;
+            acc[3] = start1;
+            mac_2x2(xa, (int32_t)(xb - xa), w0, dw, depth, 0, 0, acc);
+            {
+                int8_t *o = output + (size_t)q * out.c + oc;
+                rq_store(&r0, acc[0], &o[0]);
+                if (two_oc) rq_store(&r1, acc[1], &o[1]);
+                if (two_px) {
+                    o += out.c;
+                    rq_store(&r0, acc[2], &o[0]);
+                    if (two_oc) rq_store(&r1, acc[3], &o[1]);
+                }
+            }
+            q += two_px ? 2 : 1;
+        }
+    }
+}
+
+/*
+ * Any filter (dilation_w == 1). For each valid filter row, the valid part of the row is one
+ * contiguous run of (valid columns x in.c) int8 in both the input and the filter, so the dot
+ * product runs over it directly. Output channels in pairs (outer loop): offset * sum(w) over
+ * the whole filter starts the accumulators of pixels whose window lies inside the input; the
+ * others (padding) add the offset with SADD16 over their valid taps only. Pixels in pairs:
+ * vertically (same valid rows; columns are then the same too), else horizontally (same valid
+ * columns), else alone.
+ */
+static __attribute__((noinline)) void conv_general(const kws_conv_params *p, const int8_t *input,
+                                                    const int8_t *filter, const int32_t *bias, int8_t *output)
+{
+    const kws_dims in = p->input, f = p->filter, out = p->output;
+    const size_t per_filter = (size_t)f.h * f.w * f.c;
+    const size_t x_step = (size_t)p->dilation_h * in.w * in.c, w_step = (size_t)f.w * f.c;
+    int32_t b, oy, ox, oc;
+    for (oc = 0; oc < out.c; oc += 2) {
+        const int two_oc = oc + 1 < out.c;
+        const int32_t oc1 = two_oc ? oc + 1 : oc;
+        const int8_t *w0 = filter + (size_t)oc * per_filter;
+        const int32_t dw = two_oc ? (int32_t)per_filter : 0;
+        const int32_t part0 = bias != NULL ? bias[oc] : 0, part1 = bias != NULL ? bias[oc1] : 0;
+        const int32_t full0 = wadd(part0, wmul(p->input_offset, weight_sum(w0, (int32_t)per_filter)));
+        const int32_t full1 = wadd(part1, wmul(p->input_offset, weight_sum(w0 + dw, (int32_t)per_filter)));
+        const kws_rq r0 = rq_make(p->multipliers[oc], p->shifts[oc], p->output_offset, p->act_min, p->act_max);
+        const kws_rq r1 = rq_make(p->multipliers[oc1], p->shifts[oc1], p->output_offset, p->act_min, p->act_max);
+        for (b = 0; b < out.n; ++b) {
+            int32_t vpair;
+            for (oy = 0; oy < out.h; oy += vpair ? 2 : 1) {
+                const int32_t y0 = oy * p->stride_h - p->pad_h;
+                int32_t fy0, fy1, hpair;
+                valid_taps(y0, p->dilation_h, f.h, in.h, &fy0, &fy1);
+                vpair = 0;
+                if (oy + 1 < out.h) {
+                    int32_t gy0, gy1;
+                    valid_taps(y0 + p->stride_h, p->dilation_h, f.h, in.h, &gy0, &gy1);
+                    vpair = gy0 == fy0 && gy1 == fy1;
+                }
+                for (ox = 0; ox < out.w; ox += hpair ? 2 : 1) {
+                    const int32_t x0 = ox * p->stride_w - p->pad_w;
+                    int32_t fx0, fx1, dx, acc[4];
+                    int8_t *o = output + (((size_t)b * out.h + oy) * out.w + ox) * out.c;
+                    const int full = fy0 == 0 && fy1 == f.h;
+                    valid_taps(x0, 1, f.w, in.w, &fx0, &fx1);
+                    hpair = 0;
+                    if (!vpair && ox + 1 < out.w) {
+                        int32_t gx0, gx1;
+                        valid_taps(x0 + p->stride_w, 1, f.w, in.w, &gx0, &gx1);
+                        hpair = gx0 == fx0 && gx1 == fx1;
+                    }
+                    dx = vpair ? p->stride_h * in.w * in.c : (hpair ? p->stride_w * in.c : 0);
+                    if (fx0 == 0 && fx1 == f.w && fy0 < fy1) {
+                        /* Whole filter rows: the valid rows' weights are contiguous, so the offset
+                         * folds into offset * sum(those weights) (precomputed for the full window). */
+                        const int32_t rows = fy1 - fy0;
+                        const int8_t *xa =
+                            input + (((size_t)b * in.h + (y0 + p->dilation_h * fy0)) * in.w + x0) * in.c;
+                        const int8_t *wa = w0 + (size_t)fy0 * w_step;
+                        if (full) {
+                            acc[0] = acc[2] = full0;
+                            acc[1] = acc[3] = full1;
+                        } else {
+                            const int32_t n = rows * (int32_t)w_step;
+                            acc[0] = acc[2] = wadd(part0, wmul(p->input_offset, weight_sum(wa, n)));
+                            acc[1] = acc[3] = wadd(part1, wmul(p->input_offset, weight_sum(wa + dw, n)));
+                        }
+                        if (w_step == 4)
+                            mac_rows4(xa, dx, wa, dw, rows, (int32_t)x_step, acc);
+                        else
+                            mac_rows(xa, dx, wa, dw, rows, (int32_t)w_step, x_step, w_step, 0, 0, acc);
+                    } else {
+                        acc[0] = acc[2] = part0;
+                        acc[1] = acc[3] = part1;
+                        if (w_step == 4 && fy0 < fy1 && fx0 < fx1 && (fx0 == 0 || fx1 == f.w) && in.w * in.c >= 4) {
+                            /* One side cut (see mac_rows4_cut). */
+                            const int32_t cut = (fx0 + f.w - fx1) * in.c; /* bytes */
+                            const int8_t *row = input + ((size_t)b * in.h + (y0 + p->dilation_h * fy0)) * in.w * in.c;
+                            const int8_t *xa = fx0 > 0 ? row : row + (size_t)in.w * in.c - 4;
+                            mac_rows4_cut(xa, dx, w0 + (size_t)fy0 * 4, dw, fy1 - fy0, (int32_t)x_step,
+                                          fx0 > 0 ? 8u * (uint32_t)cut : 0u, fx0 > 0 ? 0u : 8u * (uint32_t)cut,
+                                          lanes2(p->input_offset), acc);
+                        } else if (fy0 < fy1 && fx0 < fx1) {
+                            const int8_t *xa =
+                                input + (((size_t)b * in.h + (y0 + p->dilation_h * fy0)) * in.w + (x0 + fx0)) * in.c;
+                            mac_rows(xa, dx, w0 + ((size_t)fy0 * f.w + fx0) * f.c, dw, fy1 - fy0, (fx1 - fx0) * in.c,
+                                     x_step, w_step, p->input_offset, 1, acc);
+                        }
+                    }
+                    rq_store(&r0, acc[0], &o[oc]);
+                    if (two_oc) rq_store(&r1, acc[1], &o[oc1]);
+                    if (vpair || hpair) {
+                        o += vpair ? (size_t)out.w * out.c : (size_t)out.c;
+                        rq_store(&r0, acc[2], &o[oc]);
+                        if (two_oc) rq_store(&r1, acc[3], &o[oc1]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+int kws_conv_s8_dsp(const kws_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                    int8_t *output)
+{
+    if (p == NULL || input == NULL || filter == NULL || output == NULL || p->dilation_w != 1 ||
+        p->depth_multiplier != 1 || p->filter.c != p->input.c || !offset_fits(p->input_offset) ||
+        p->rounding != KWS_ROUNDING_DOUBLE || !conv_bound_ok(p, filter, bias))
+        return kws_conv_s8(p, input, filter, bias, output);
+    if (p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0) {
+#ifndef KWS_DSP_NO_ASM
+        if (p->stride_h == 1 && p->stride_w == 1 && p->input.h == p->output.h && p->input.w == p->output.w &&
+            p->input.c % 8 == 0) {
+            conv_pointwise_dense8(p, input, filter, bias, output);
+            return KWS_OK;
+        }
+#endif
+        conv_pointwise(p, input, filter, bias, output);
+    }
+    else
+        conv_general(p, input, filter, bias, output);
+    return KWS_OK;
+}
+
+#endif /* KWS_USE_DSP */
