@@ -2,7 +2,7 @@
 
 The int8 model runs once, through :class:`kws.detector.Detector`, over a negative stream (held-out
 speech and noise, no wake word) and over a positive stream (held-out wake-word clips placed into
-background at several SNRs, :func:`kws.stream_eval.build_positive_stream`). Every threshold of a
+background at several SNRs, :func:`kws.keyword_stream.build_positive_stream`). Every threshold of a
 fine grid is then applied offline with :class:`kws.stream_eval.ThresholdSweep` (the detector's
 exact integer smoothing, threshold and refractory rule), and the threshold with the fewest false
 rejects at no more than the target false accepts per hour is chosen

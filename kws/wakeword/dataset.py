@@ -68,7 +68,7 @@ class WindowConfig:
 
 
 def trim_clip(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """The spoken part of a TTS clip (stream_eval's energy trim), or the clip if it is silent."""
+    """The spoken part of a TTS clip (:func:`kws.trim.trim`, the energy trim), or the clip if it is silent."""
     from ..trim import trim
 
     start, end = trim(samples, sample_rate)
