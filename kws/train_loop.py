@@ -70,7 +70,9 @@ class Loop:
     :class:`~kws.model.distill.Distiller`'s train step (without a teacher: plain cross-entropy,
     with mixup if asked; the 12-class recipe always goes this way, which also carries it through
     ``tf.distribute``). With neither, the student is compiled as a plain Keras classifier
-    (cross-entropy, Keras' own train step), as the wake-word recipe trains.
+    (cross-entropy, Keras' own train step), as the wake-word recipe trains: not folded into the
+    Distiller, whose logged loss is a mean over batches where Keras weighs each batch by its
+    size, so the wake-word models and histories would change.
 
     ``shuffle``: Keras shuffles each epoch's examples (wake words); otherwise they are fed in
     the order given, as a tf.data pipeline that ``tf.distribute`` shards across replicas (the
