@@ -686,25 +686,29 @@ def test_epoch_windows_draw_a_share_of_speech_from_hard_negatives():
     assert (labels[is_marker] == LABEL_UNKNOWN).all()
 
 
-def test_default_backbone_is_the_float_twin_of_its_recorded_int8_model():
-    """--backbone default: kws/models/wakeword_backbone/weights.npz must be the weights of the
-    int8 model whose outputs backbone.json records (the shipped 12-class model of 2026-11-24, by
-    LiteRT's reference kernels on 30 seeded inputs). The float model's probabilities match them
-    to a mean of 0.01 (measured 0.003 when it was shipped; another run's student of the same
-    recipe differs by 0.059), so wrong weights, a wrong input rule or a wrong architecture fail."""
+def test_default_backbone_is_the_float_twin_of_its_int8_model():
+    """--backbone default: kws/models/wakeword_backbone/ is a kws model (the shipped 12-class
+    model of 2026-11-24) whose float_weights section names the Keras weights it was converted
+    from. Those float weights, run on 30 seeded int8 inputs, give the probabilities LiteRT's
+    reference kernels give for the int8 model to a mean of 0.01 (measured 0.003 when it was
+    shipped; another run's student of the same recipe differs by 0.059), so wrong weights, a
+    wrong input rule or a wrong architecture fail."""
     pytest.importorskip("tensorflow")
     import keras
 
-    from kws.wakeword.train import WakewordConfig, _backbone_model, shipped_backbone
+    from kws.inference import Classifier
+    from kws.wakeword.backbone import shipped_backbone
+    from kws.wakeword.train import WakewordConfig, _backbone_model
 
     about, _ = shipped_backbone()
     base, rule = _backbone_model("default", WakewordConfig(wake_word="hey nova"))
-    assert rule.to_dict() == about["input_rule"]
+    assert rule == about.input_rule
     inputs = np.random.default_rng(0).integers(-60, 60, size=(30, 49, 10)).astype(np.int8)
     logits = base.predict(inputs[..., None].astype(np.float32) * rule.input_scale, verbose=0)
     floats = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
-    # The int8 softmax output: scale 1/256, zero point -128.
-    int8 = (np.array(about["int8_twin_outputs"]["int8_scores"], dtype=np.float64) + 128) / 256
+    scale, zero = about.output_quantization.scale, about.output_quantization.zero_point
+    reference = Classifier(about)  # LiteRT BUILTIN_REF
+    int8 = (np.stack([reference.scores_from_int8(x) for x in inputs]).astype(np.float64) - zero) * scale
     assert floats.shape == int8.shape == (30, 12)
     difference = np.abs(floats - int8)
     assert difference.mean() < 0.01, f"mean {difference.mean():.4f}, worst at input {np.unravel_index(difference.argmax(), difference.shape)}"

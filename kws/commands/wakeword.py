@@ -115,7 +115,7 @@ def run_train(args: argparse.Namespace) -> int:
     for folder in [*args.negatives, *args.noise, *([args.recordings] if args.recordings else [])]:
         if not Path(folder).exists():
             raise KwsError(f"no such file or folder: {folder}")
-    from ..wakeword.train import DEFAULT_BACKBONE as SHIPPED_BACKBONE
+    from ..wakeword.backbone import DEFAULT_BACKBONE as SHIPPED_BACKBONE
 
     backbone = "" if args.backbone == "none" else args.backbone
     if backbone not in ("", SHIPPED_BACKBONE) and not (Path(backbone) / "best.weights.npz").is_file():

@@ -35,9 +35,10 @@ from dsp import MfccConfig
 from dsp.config import SAMPLE_RATE
 
 from ..atomic import write_files_atomically
-from ..detector import DetectorConfig
+from ..detector_config import DetectorConfig
 from ..errors import KwsError
 from ..labels import SILENCE, UNKNOWN
+from .backbone import DEFAULT_BACKBONE, shipped_backbone
 from .confusables import confusables, normalise
 from .dataset import LABEL_WAKE, Material, WindowConfig, epoch_windows
 from .room import RoomConfig
@@ -278,29 +279,9 @@ def negative_stream(calibration: dict[str, Any], *, seed: int, noise_seconds: fl
     return negatives, np.clip(np.rint(background), -32768, 32767).astype(np.int16)
 
 
-#: ``--backbone default``: a 12-class DS-CNN-S trained on real speech only, shipped for this
-#: (weights and input rule in :data:`BACKBONE_DIR`). Not the shipped 12-class model's own
-#: weights: that model now also trains on synthetic keywords; the wake-word figures were all
-#: measured from these, and the retrained weights did worse on the one fold tried.
-DEFAULT_BACKBONE = "default"
-BACKBONE_DIR = Path(__file__).resolve().parent.parent / "models" / "wakeword_backbone"
-
-
-def shipped_backbone() -> tuple[dict, Path]:
-    """(backbone.json, weights.npz path) of the shipped wake-word backbone."""
-    try:
-        about = json.loads((BACKBONE_DIR / "backbone.json").read_text())
-    except (OSError, ValueError) as error:
-        raise KwsError(f"--backbone default: {BACKBONE_DIR / 'backbone.json'} is missing or unreadable ({error})") from None
-    weights = BACKBONE_DIR / "weights.npz"
-    if not weights.is_file():
-        raise KwsError(f"--backbone default: {weights} is missing from this installation")
-    return about, weights
-
-
 def _backbone_model(backbone: str, config: WakewordConfig):
     """(Keras model, input rule) of ``backbone``: a `kws train` run directory, or ``"default"``
-    for the shipped backbone (:data:`BACKBONE_DIR`)."""
+    for the shipped backbone (:data:`kws.wakeword.backbone.BACKBONE_DIR`)."""
     from ..input_rule import InputRule
     from ..training import load_run_model, load_weights
 
@@ -310,11 +291,10 @@ def _backbone_model(backbone: str, config: WakewordConfig):
         about, weights = shipped_backbone()
         # The window may be longer than the backbone's: its convolutions and the average pool
         # over the whole feature map do not depend on the number of frames.
-        if MfccConfig.from_dict(about["mfcc"]) != config.mfcc:
+        if about.mfcc != config.mfcc:
             raise KwsError("--backbone default was trained on other features")
-        rule = InputRule.from_dict(about["input_rule"])
-        base = build_dscnn(config.mfcc.window_shape(about["clip_samples"]), len(about["labels"]),
-                           ARCHITECTURES[about["architecture"]])
+        rule = about.input_rule
+        base = build_dscnn(about.input.window_shape, len(about.labels), ARCHITECTURES[about.architecture["name"]])
         base.set_weights(load_weights(weights))
         return base, rule
     run_dir = Path(backbone)
