@@ -74,7 +74,7 @@ def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: int | np.ndarray
     and one rounding shift, not gemmlowp's doubling high multiply followed by a second rounding:
     measured on the default model, this form matched all 1,000 test inputs, the two-step form
     missed 27. (Its CONV_2D and DEPTHWISE_CONV_2D do use the two-step form; see
-    firmware/src/kws_int8_ops.c and tests/test_int8_kernels.py.)
+    firmware/src/int8/kws_int8_quantize.c and tests/test_int8_kernels.py.)
     """
     total_shift = 31 - np.asarray(shift, dtype=np.int64)
     product = np.asarray(x, dtype=np.int64) * np.asarray(multiplier, dtype=np.int64)
