@@ -85,7 +85,7 @@ def test_table_name_must_be_a_c_identifier():
 def test_corrupt_cached_sdist_is_refused(tmp_path):
     (tmp_path / cmsis_dsp.SDIST_NAME).write_bytes(b"not the sdist")
     with pytest.raises(KwsError, match="sha256"):
-        cmsis_dsp.cmsis_dsp_sources(tmp_path)
+        cmsis_dsp.cmsis_dsp_sources(tmp_path, download=True)
 
 
 def test_unreachable_registry_is_one_clear_error(tmp_path, monkeypatch):
@@ -94,8 +94,17 @@ def test_unreachable_registry_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "nowhere"))
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
     with pytest.raises(KwsError, match=r"cannot fetch CMSIS-DSP: .*PyPI is reachable.*cmsisdsp-1\.10\.3\.tar\.gz"):
-        cmsis_dsp.cmsis_dsp_sources(tmp_path / "cache")
+        cmsis_dsp.cmsis_dsp_sources(tmp_path / "cache", download=True)
     assert not list((tmp_path / "cache").glob(".download-*"))  # no half-done download left
+
+
+def test_a_build_never_downloads_but_names_the_setup_command(tmp_path, monkeypatch):
+    def no_pip(_destination: Path) -> None:
+        raise AssertionError("a build must not download")
+
+    monkeypatch.setattr(cmsis_dsp, "_pip_download", no_pip)
+    with pytest.raises(KwsError, match=r"not yet on this machine: fetch them once with `kws firmware setup`"):
+        cmsis_dsp.cmsis_dsp_sources(tmp_path / "empty")
 
 
 # --- the firmware in QEMU -----------------------------------------------------------------

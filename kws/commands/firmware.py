@@ -55,9 +55,17 @@ def register(subparsers) -> None:
     from .detect import add_detector_options
 
     parser = subparsers.add_parser("firmware", help="build the Cortex-M image, run it in QEMU",
-                                   description="The firmware: build an image for a board (`build`), run the "
-                                               "whole pipeline in QEMU (`run`), or a network alone (`infer`).")
+                                   description="The firmware: fetch what it is built from, once (`setup`), build "
+                                               "an image for a board (`build`), run the whole pipeline in QEMU "
+                                               "(`run`), or a network alone (`infer`).")
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
+    setup = actions.add_parser(
+        "setup", help="fetch CMSIS-DSP's C sources once (the only step that uses the network)",
+        description="Download the pinned cmsisdsp sdist with pip (pip's index settings and proxies apply), check "
+                    "its sha256 and extract its C sources into the cache ($KWS_CACHE/cmsisdsp or "
+                    "~/.cache/kws/cmsisdsp). Builds never download; they ask for this once. Offline: put the "
+                    "sdist in that folder first.")
+    setup.set_defaults(run=run_setup)
     build = actions.add_parser("build", help="build the image of a model for a board",
                                description=BUILD_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     build.add_argument("--board", default=DEFAULT_BOARD, choices=board_names())
@@ -86,6 +94,14 @@ def register(subparsers) -> None:
     infer.add_argument("--json", action="store_true", help="JSON lines")
     infer.add_argument("--build-dir", type=Path, help="where to build (default: a temporary folder)")
     infer.set_defaults(run=run_infer)
+
+
+def run_setup(args: argparse.Namespace) -> int:
+    from ..firmware.cmsis_dsp import cmsis_dsp_sources
+
+    sources = cmsis_dsp_sources(download=True)
+    print(f"CMSIS-DSP {sources.version} sources ready in {sources.root}")
+    return 0
 
 
 def _model_bytes(model: str) -> bytes:

@@ -7,8 +7,10 @@ then extracted once into the cache (default ``~/.cache/kws/cmsisdsp/``, or
 ``$KWS_CACHE/cmsisdsp/``). Only ``Source/``, ``Include/``, ``PrivateInclude/`` and the Apache-2.0
 ``LICENSE`` are extracted; every C file keeps its own license header.
 
-Offline: put ``cmsisdsp-1.10.3.tar.gz`` (with the sha256 below) in the cache directory, and no
-network is needed.
+The download is explicit: ``kws firmware setup`` (or ``python -m kws.firmware.cmsis_dsp``, which
+scripts/setup.sh runs) fetches it once; a build never reaches for the network, and says which
+command to run when the sources are missing. Offline: put ``cmsisdsp-1.10.3.tar.gz`` (with the
+sha256 below) in the cache directory, and no network is needed.
 """
 
 from __future__ import annotations
@@ -98,16 +100,26 @@ def _pip_download(destination: Path) -> None:
         )
 
 
-def fetch_sdist(cache: Path | None = None) -> Path:
-    """The verified ``cmsisdsp-1.10.3.tar.gz`` in ``cache``, downloaded with pip if absent."""
+#: The command that fetches the sources, for the error a build gives without them.
+SETUP_COMMAND = "kws firmware setup"
+
+
+def fetch_sdist(cache: Path | None = None, *, download: bool = False) -> Path:
+    """The verified ``cmsisdsp-1.10.3.tar.gz`` in ``cache``; downloaded with pip if absent and
+    ``download`` is true, else a KwsError naming :data:`SETUP_COMMAND`."""
     cache = Path(cache) if cache is not None else cache_dir()
     sdist = cache / SDIST_NAME
     if sdist.is_file():
         if _sha256(sdist) == SDIST_SHA256:
             return sdist
         raise KwsError(
-            f"{sdist} does not have the expected sha256 {SDIST_SHA256}: delete it and run again "
-            "to download it afresh"
+            f"{sdist} does not have the expected sha256 {SDIST_SHA256}: delete it and run "
+            f"`{SETUP_COMMAND}` to download it afresh"
+        )
+    if not download:
+        raise KwsError(
+            f"the firmware needs CMSIS-DSP {CMSISDSP_VERSION}'s C sources, not yet on this machine: fetch them "
+            f"once with `{SETUP_COMMAND}` (pip download, sha256-checked; offline, put {SDIST_NAME} in {cache})"
         )
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -172,13 +184,14 @@ def _extract(sdist: Path, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def cmsis_dsp_sources(cache: Path | None = None) -> CmsisDspSources:
-    """CMSIS-DSP 1.10.3's sources, extracted in the cache (fetched and verified the first time)."""
+def cmsis_dsp_sources(cache: Path | None = None, *, download: bool = False) -> CmsisDspSources:
+    """CMSIS-DSP 1.10.3's sources, extracted in the cache (with ``download``, fetched and
+    verified the first time; without it, a KwsError naming the setup command)."""
     cache = Path(cache) if cache is not None else cache_dir()
     root = cache / f"cmsisdsp-{CMSISDSP_VERSION}"
     marker = root / _MARKER
     if not (marker.is_file() and marker.read_text().strip() == SDIST_SHA256):
-        sdist = fetch_sdist(cache)
+        sdist = fetch_sdist(cache, download=download)
         if root.exists():  # an extraction from something else, or interrupted before the marker
             shutil.rmtree(root, ignore_errors=True)
         _extract(sdist, root)
@@ -195,6 +208,6 @@ if __name__ == "__main__":
     # `python -m kws.firmware.cmsis_dsp`: fetch (once) and extract the sources, as
     # scripts/setup.sh does, so that builds and tests never need the network.
     try:
-        print(cmsis_dsp_sources().root)
+        print(cmsis_dsp_sources(download=True).root)
     except KwsError as problem:
         raise SystemExit(f"kws: error: {problem}") from None
