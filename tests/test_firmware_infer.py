@@ -22,10 +22,6 @@ from kws.model_file import load_model
 _MISSING = TOOLCHAIN_MISSING
 
 
-
-
-
-
 @pytest.fixture(scope="module")
 def model():
     return load_model()
