@@ -56,7 +56,7 @@ def fit_length(samples: np.ndarray, n: int) -> np.ndarray:
 
 
 def compute_clip(path: Path | str, *, config: MfccConfig, clip_samples: int) -> np.ndarray:
-    """The uncached features of one file: int16 (config.n_frames(clip_samples), config.n_mfcc)."""
+    """The uncached features of one file: int16 ``config.window_shape(clip_samples)``."""
     samples = load_audio(path, sample_rate=config.sample_rate).samples
     return dsp.mfcc_q15(fit_length(samples, clip_samples), config=config)
 
@@ -195,7 +195,7 @@ def clip_features(
     """
     if clip_samples < config.frame_length:
         raise ValueError(f"clip_samples={clip_samples} holds no frame of {config.frame_length} samples")
-    frame_shape = (config.n_frames(clip_samples), config.n_mfcc)
+    frame_shape = config.window_shape(clip_samples)
     result = np.empty((len(paths), *frame_shape), dtype=np.int16)
     if not len(paths):
         return result
