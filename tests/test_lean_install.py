@@ -98,6 +98,23 @@ def test_evaluate_works_without_any_extra(speech, tmp_path):
     assert refused == []
 
 
+def test_evaluate_stream_works_without_any_extra(speech, tmp_path):
+    clips = tmp_path / "go"
+    clips.mkdir()
+    rng = np.random.default_rng(3)
+    for n in range(2):
+        burst = np.zeros(16000)
+        burst[4000:10000] = 5000 * np.sin(2 * np.pi * (300 + 50 * n) * np.arange(6000) / 16000)
+        sf.write(clips / f"go{n}.wav", burst.astype(np.int16), 16000, subtype="PCM_16")
+    sf.write(tmp_path / "noise.wav", rng.normal(0, 300, 16000 * 8).astype(np.int16), 16000, subtype="PCM_16")
+    code, out, err, refused = run_lean(["evaluate-stream", "--keywords-from", str(clips), "--word", "go",
+                                        "--negatives", str(tmp_path / "noise.wav"), "--minutes", "0.1",
+                                        "--json", "--no-progress"], speech)
+    assert code == 0, err
+    assert json.loads(out)["thresholds"]
+    assert refused == []
+
+
 def test_listen_gets_past_its_imports_without_any_extra(speech):
     # No microphone in CI: the command must still reach its device check (one line), not an ImportError.
     code, _, err, refused = run_lean(["listen", "--list-devices"], speech)
