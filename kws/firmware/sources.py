@@ -1,6 +1,7 @@
 """Where the firmware's C lives, and which kernel files each kernel set compiles.
 
-The C sources are in ``firmware/`` at the top of a source checkout, beside the ``kws`` package.
+The C sources are in ``firmware/`` at the top of a source checkout, beside the ``kws`` package;
+an installed wheel carries a copy as ``kws/firmware/c/`` (setup.py puts it there).
 The int8 kernels are one file per kernel, as CMSIS-NN has them: ``src/int8/`` the plain-C ones
 (equal to LiteRT's BUILTIN_REF), ``src/int8_dsp/`` the DSP-extension ones (the same integers).
 The lists are the directories' contents, so a kernel added there is built everywhere: the
@@ -14,8 +15,11 @@ from pathlib import Path
 
 from ..errors import KwsError
 
-#: The firmware sources: firmware/ beside the kws package, in a source checkout.
-FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+#: The firmware sources: firmware/ beside the kws package in a source checkout, else the copy
+#: a wheel installs inside the package.
+CHECKOUT_FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+INSTALLED_FIRMWARE_DIR = Path(__file__).resolve().parent / "c"
+FIRMWARE_DIR = CHECKOUT_FIRMWARE_DIR if CHECKOUT_FIRMWARE_DIR.is_dir() else INSTALLED_FIRMWARE_DIR
 SRC_DIR = FIRMWARE_DIR / "src"
 APPS_DIR = FIRMWARE_DIR / "apps"
 BOARDS_DIR = FIRMWARE_DIR / "boards"
@@ -52,6 +56,7 @@ def kernel_headers(kernels: str = DEFAULT_KERNELS) -> tuple[Path, ...]:
 
 
 def require_checkout() -> None:
-    """:class:`KwsError` unless the firmware's C sources are here (building needs a source checkout)."""
+    """:class:`KwsError` unless the firmware's C sources are here (a checkout, or the wheel's copy)."""
     if not (SRC_DIR / "kws_frontend.c").is_file():
-        raise KwsError(f"firmware sources not found in {FIRMWARE_DIR} (building needs a source checkout of kws)")
+        raise KwsError(f"firmware sources not found in {FIRMWARE_DIR}: reinstall kws (its wheel carries them) "
+                       "or build from a source checkout")
