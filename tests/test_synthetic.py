@@ -13,8 +13,10 @@ from kws.cli import main
 from kws.data.speech_commands import is_held_out, scan, speaker_holdout
 from kws.data.synthetic import centre, read_marker, training_side_speaker
 from kws.exporting import data_credits
+from kws.wakeword.kokoro import kokoro_voices
 
 needs_espeak = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng absent")
+needs_kokoro = pytest.mark.skipif(not kokoro_voices(), reason="Kokoro not set up (kws data download kokoro)")
 
 
 def test_training_side_speakers_are_never_held_out():
@@ -58,6 +60,14 @@ def test_synthesize_writes_a_speech_commands_folder_of_training_side_speakers(tm
     assert credits.startswith("Speech Commands (Warden 2018") and ": v0.02; 8 synthetic keyword clips from 4 TTS voices" in credits
 
 
+@needs_kokoro
+def test_synthesize_with_a_kokoro_share(tmp_path):
+    out = tmp_path / "tts"
+    assert main(["data", "synthesize", str(out), "--voices", "2", "--words", "yes", "--kokoro-share", "0.5",
+                 "--cache", str(tmp_path / "cache"), "--no-progress"]) == 0
+    assert "kokoro" in read_marker(out)["engines"] and len(scan(out)[0]) == 2
+
+
 def test_credits_of_real_folders_only():
     assert data_credits(["../shared/data/speech_commands_v2_test_dev", "/data/my_words"]) == (
         "Speech Commands (Warden 2018, arXiv:1804.03209), CC-BY 4.0: "
@@ -67,6 +77,8 @@ def test_credits_of_real_folders_only():
 @pytest.mark.parametrize("argv, message", [
     (["--voices", "0"], "--voices must be at least 1"),
     (["--words", "a/b"], "not a usable word"),
+    (["--kokoro-share", "1.5"], "--kokoro-share must be between 0 and 1"),
+    (["--kokoro-share", "0.9"], "add up to at most 1"),
 ])
 def test_synthesize_refuses_bad_arguments(tmp_path, capsys, argv, message):
     """Refused before any voice speaks: nothing is written."""

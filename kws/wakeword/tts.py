@@ -1,5 +1,5 @@
 """Synthetic speech from the TTS programs installed here: espeak-ng, flite and festival, and
-RHVoice, SVOX Pico and Piper where installed.
+RHVoice, SVOX Pico, Piper and Kokoro where installed.
 
 A :class:`Voice` is (engine, voice name, rate, pitch). espeak-ng voices are every English
 non-mbrola voice it lists (en-us, en-gb, en-gb-scotland, ...) combined with its variants
@@ -10,7 +10,7 @@ it lists (Debian: festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts); rate
 Duration_Stretch in percent for the diphone voices (the HTS voice keeps its own durations, so
 its rate is always 100), and pitch is not used (0).
 
-The other three are more natural-sounding and optional (``scripts/setup.sh`` installs them where
+The other four are more natural-sounding and optional (``scripts/setup.sh`` installs them where
 it can); each is used only when installed:
 
 * RHVoice (Debian ``rhvoice rhvoice-english``, non-free): only its LGPL-2.1+ English voices alan,
@@ -25,6 +25,11 @@ it can); each is used only when installed:
   resampling, as a different-sized speaker would; the duration stays as ``rate`` says. Piper
   draws random noise in every synthesis, so the same voice is not bit-identical twice (the
   cache keeps the first).
+* Kokoro-82M, a neural multi-speaker model (``pip install 'kws[kokoro]'`` then ``kws data
+  download kokoro``; Apache-2.0 weights and voices, run with onnxruntime in this process,
+  :mod:`.kokoro`): its 28 English voice packs and blends of two or three of them
+  (``"af_bella+am_adam@0.35"``), each a new speaker. rate is a duration stretch in percent and
+  pitch (100 = normal) a resampling, as for Piper.
 
 Every clip is returned as 16 kHz int16 and cached on disk under
 ``CACHE/<sha256 of engine, voice, rate, pitch, text>.wav``, so a second run of the recipe
@@ -54,6 +59,7 @@ import numpy as np
 from dsp.config import SAMPLE_RATE
 
 from ..errors import KwsError
+from .kokoro import blend_name, kokoro_voices
 
 #: Where the commands cache synthesised clips unless given --cache (relative to the working folder).
 DEFAULT_CACHE_DIR = Path("datasets") / "cache" / "tts"
@@ -63,11 +69,11 @@ FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak-ng", "flite", "festival", "rhvoice", "pico" or "piper"
-    name: str  # e.g. "en-us+f2" or "slt"
-    rate: int  # espeak-ng: words per minute; flite, festival, piper: duration stretch in percent;
-    # rhvoice, pico: speed in percent
-    pitch: int  # espeak-ng: 0-99; flite: mean F0 in Hz; rhvoice, pico, piper: percent
+    engine: str  # "espeak-ng", "flite", "festival", "rhvoice", "pico", "piper" or "kokoro"
+    name: str  # e.g. "en-us+f2", "slt" or "af_bella+am_adam@0.35"
+    rate: int  # espeak-ng: words per minute; flite, festival, piper, kokoro: duration stretch in
+    # percent; rhvoice, pico: speed in percent
+    pitch: int  # espeak-ng: 0-99; flite: mean F0 in Hz; rhvoice, pico, piper, kokoro: percent
 
     @property
     def speaker(self) -> str:
@@ -186,7 +192,8 @@ def piper_voices() -> tuple[str, ...]:
 def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 200),
                espeak_pitches: tuple[int, int] = (20, 80), flite_share: float = 0.15,
                festival_share: float = 0.1, rhvoice_share: float = 0.08, pico_share: float = 0.04,
-               piper_share: float = 0.08, slower: tuple[float, float] = (1.0, 1.0)) -> list[Voice]:
+               piper_share: float = 0.08, kokoro_share: float = 0.0,
+               slower: tuple[float, float] = (1.0, 1.0)) -> list[Voice]:
     """``count`` voices spread over every espeak-ng (voice, variant) pair and every flite,
     festival, RHVoice, Pico and Piper voice.
 
@@ -198,6 +205,12 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
     pitches after all the others, so where those three are absent a seed gives exactly the
     voices it gave before they were added.
 
+    ``kokoro_share`` of the voices are Kokoro's, where set up (else a note says so, once, and the
+    other engines take their place): every English pack in a seeded order, each alone or blended
+    with one or two others (:func:`_kokoro_grid`). They come last and draw from their own random
+    stream, so with ``kokoro_share=0`` (the default) a seed gives exactly the voices it gave
+    before Kokoro was added.
+
     ``slower``: each voice speaks slower by a factor drawn from this range (its own random
     stream, so (1, 1) gives exactly the voices it gave before): espeak-ng's words per minute and
     RHVoice's and Pico's speed divided by it, flite's, festival's diphone and Piper's duration
@@ -205,22 +218,28 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
     """
     if not 0 < slower[0] <= slower[1]:
         raise ValueError("slower must be a range of positive factors")
-    if min(flite_share, festival_share, rhvoice_share, pico_share, piper_share) < 0 or \
-            flite_share + festival_share + rhvoice_share + pico_share + piper_share > 1:
-        raise ValueError("the TTS shares must be at least 0 and add up to at most 1")
+    shares = (flite_share, festival_share, rhvoice_share, pico_share, piper_share, kokoro_share)
+    if min(shares) < 0 or sum(shares) > 1:
+        # A user's --kokoro-share or --set kokoro_share can get here: a one-line error.
+        raise KwsError(f"the TTS shares must be at least 0 and add up to at most 1 (kokoro_share can be at "
+                       f"most {1 - sum(shares[:-1]):.2f} beside the others), not {sum(shares):.2f}")
     rng = np.random.default_rng([seed, 7])
     bases, variants, flites = espeak_voices(), ("",) + espeak_variants(), flite_voices()
     festivals = festival_voices()
     rhvoices, picos, pipers = rhvoice_voices(), pico_voices(), piper_voices()
-    if not (bases or flites or festivals or rhvoices or picos or pipers):
+    kokoros = kokoro_voices() if kokoro_share > 0 else ()
+    if kokoro_share > 0 and not kokoros:
+        _note_kokoro_absent()
+    if not (bases or flites or festivals or rhvoices or picos or pipers or kokoros):
         raise KwsError("no TTS program found: install espeak-ng (and optionally flite, festival, "
-                       "RHVoice, SVOX Pico and kws[voices]; scripts/setup.sh does)")
+                       "RHVoice, SVOX Pico, kws[voices] and kws[kokoro]; scripts/setup.sh does)")
     n_festival = int(round(count * festival_share)) if festivals else 0
     n_flite = int(round(count * flite_share)) if flites else 0
     n_rhvoice = int(round(count * rhvoice_share)) if rhvoices else 0
     n_pico = int(round(count * pico_share)) if picos else 0
     n_piper = int(round(count * piper_share)) if pipers else 0
-    rest = count - n_festival - n_flite - n_rhvoice - n_pico - n_piper
+    n_kokoro = int(round(count * kokoro_share)) if kokoros else 0
+    rest = count - n_festival - n_flite - n_rhvoice - n_pico - n_piper - n_kokoro
     # espeak-ng takes the rest; without it flite does, then festival, RHVoice, Piper, Pico.
     n_espeak = rest if bases else 0
     if not bases:
@@ -232,8 +251,10 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
             n_rhvoice += rest
         elif pipers:
             n_piper += rest
-        else:
+        elif picos:
             n_pico += rest
+        else:
+            n_kokoro += rest
     voices: list[Voice] = []
     if bases:
         # Variant order shuffled once; pair i takes base b = i % B and variant
@@ -264,10 +285,39 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
         voices.append(Voice("pico", picos[i % len(picos)], int(rng.integers(70, 131)), int(rng.integers(85, 121))))
     for i in range(n_piper):
         voices.append(Voice("piper", pipers[i % len(pipers)], int(rng.integers(85, 126)), int(rng.integers(90, 113))))
+    voices += _kokoro_grid(n_kokoro, kokoros, seed=seed)
     if slower == (1.0, 1.0):
         return voices
     factors = np.random.default_rng([seed, 11]).uniform(slower[0], slower[1], len(voices))
     return [_slowed(v, float(f)) for v, f in zip(voices, factors)]
+
+
+def _kokoro_grid(count: int, packs: Sequence[str], *, seed: int) -> list[Voice]:
+    """``count`` Kokoro voices: the packs in a seeded order, cycled, a quarter of them alone, half
+    blended with one other pack (weight 0.2-0.5) and a quarter with two others (0.15-0.35 each),
+    so the first pack always leads. Rates (duration stretch) and pitches as Piper's."""
+    rng = np.random.default_rng([seed, 13])
+    order = rng.permutation(len(packs)) if packs else []
+    voices = []
+    for i in range(count):
+        first = packs[order[i % len(packs)]]
+        others = [p for p in packs if p != first]
+        n_others = min(len(others), int(rng.choice(3, p=[0.25, 0.5, 0.25])))
+        partners = [others[j] for j in rng.choice(len(others), n_others, replace=False)] if n_others else []
+        low, high = (0.2, 0.5) if n_others == 1 else (0.15, 0.35)
+        weights = [float(rng.uniform(low, high)) for _ in partners]
+        voices.append(Voice("kokoro", blend_name([first, *partners], weights), int(rng.integers(85, 126)),
+                            int(rng.integers(90, 113))))
+    return voices
+
+
+@functools.lru_cache(maxsize=None)
+def _note_kokoro_absent() -> None:
+    """Say once a process that the Kokoro voices asked for are not there."""
+    from ..console import note
+    from .kokoro import SETUP_COMMAND
+
+    note(f"the Kokoro voices are not set up ({SETUP_COMMAND}); going on with the other TTS engines")
 
 
 def _slowed(voice: Voice, factor: float) -> Voice:
@@ -307,6 +357,10 @@ def _synthesize_uncached(text: str, voice: Voice) -> np.ndarray:
             _run(["pico2wave", "-l", voice.name, "-w", wav, markup])
         elif voice.engine == "piper":
             _piper_synthesize(text, voice, wav)
+        elif voice.engine == "kokoro":
+            from .kokoro import write_speech
+
+            write_speech(text, voice.name, voice.rate, voice.pitch, wav)
         else:
             raise ValueError(f"unknown TTS engine {voice.engine!r}")
         return load_audio(wav, sample_rate=SAMPLE_RATE).samples
