@@ -19,6 +19,7 @@ from .data.speech_commands import LABELS
 from .errors import KwsError
 from .input_rule import InputRule
 from .model_file import InputSpec, KwsModel, load_model, new_model, write_model
+from .teachers import describe_teacher
 
 SPEECH_COMMANDS = "Speech Commands (Warden 2018, arXiv:1804.03209), CC-BY 4.0"
 #: What the folders of ../shared/data and of `kws data download` hold, for the credits.
@@ -106,7 +107,7 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
         architecture={"name": config.architecture, **ARCHITECTURES[config.architecture].to_dict(),
                       "parameters": int(model.count_params()), "macs": count_macs(model),
                       "ops": op_names(tflite_int8)},
-        training={"run": run_dir.name, "config": config.to_dict(), "distilled_from": config.teacher or None,
+        training={"run": run_dir.name, "config": config.to_dict(), "distilled_from": describe_teacher(config.teacher),
                   "calibration": {"clips": len(calibration),
                                   "files_sha256": hashlib.sha256(calibration_list.encode()).hexdigest()}})
     int8, _ = int8_accuracy(in_memory, val_features, val_labels)

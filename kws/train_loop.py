@@ -6,7 +6,8 @@ the recipe draws afresh for that epoch (augmented, through the device's q15 MFCC
 input rule). Around that :class:`Loop` offers what the recipes need:
 
 - distillation from any teacher that maps a batch of model inputs to logits
-  (:class:`kws.model.distill.Distiller`), mixup with it;
+  (:class:`kws.model.distill.Distiller`), mixup with it; or from a teacher that hears something
+  else (the audio itself): its logits then come from the epoch source with the inputs;
 - a checkpoint to resume an interrupted run from (weights, optimizer state, history);
 - hooks: before an epoch (hard-negative mining with the model being trained), after it
   (evaluation, keeping the best weights, saving);
@@ -29,8 +30,9 @@ import numpy as np
 from .atomic import write_file_atomically
 from .progress import progress_bar
 
-#: An epoch source: the epoch's number -> (float model inputs (n, frames, n_mfcc), labels (n,)).
-EpochSource = Callable[[int], tuple[np.ndarray, np.ndarray]]
+#: An epoch source: the epoch's number -> (float model inputs (n, frames, n_mfcc), labels (n,)),
+#: and with ``Loop(teacher_logits=True)`` the teacher's logits (n, classes) third.
+EpochSource = Callable[[int], tuple[np.ndarray, ...]]
 #: A history row: the epoch's number (from 1), its loss and accuracy, what the hooks add, seconds.
 Row = dict[str, Any]
 
@@ -74,13 +76,17 @@ class Loop:
     Distiller, whose logged loss is a mean over batches where Keras weighs each batch by its
     size, so the wake-word models and histories would change.
 
+    ``teacher_logits``: no teacher model; the epoch source gives the teacher's logits of each
+    example (a teacher that hears the audio, not the student's features), and the Distiller
+    learns from those.
+
     ``shuffle``: Keras shuffles each epoch's examples (wake words); otherwise they are fed in
     the order given, as a tf.data pipeline that ``tf.distribute`` shards across replicas (the
     12-class recipe permutes each epoch from its seed itself).
     """
 
     def __init__(self, student, schedule: Schedule, *, teacher=None, distillation: Distillation | None = None,
-                 shuffle: bool = False, strategy=None) -> None:
+                 teacher_logits: bool = False, shuffle: bool = False, strategy=None) -> None:
         import keras
         import tensorflow as tf
 
@@ -93,7 +99,7 @@ class Loop:
                 schedule.learning_rate, decay_steps=max(1, schedule.steps_per_epoch * schedule.epochs),
                 alpha=schedule.final_learning_rate / schedule.learning_rate)
             self.optimizer = keras.optimizers.Adam(self.learning_rate)
-            if teacher is None and distillation is None:
+            if teacher is None and distillation is None and not teacher_logits:
                 self.model = student
                 student.compile(optimizer=self.optimizer, metrics=["accuracy"],
                                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -101,7 +107,7 @@ class Loop:
                 from .model.distill import Distiller
 
                 settings = asdict(distillation) if distillation else {}  # else the Distiller's defaults
-                self.model = Distiller(student, teacher, **settings)
+                self.model = Distiller(student, teacher, given_logits=teacher_logits, **settings)
                 self.model.compile(optimizer=self.optimizer)
                 # Built before fitting: a checkpoint's optimizer state can be restored into it,
                 # and MultiWorkerMirroredStrategy needs it (Distiller._maybe_symbolic_build).
@@ -111,15 +117,20 @@ class Loop:
     def current_learning_rate(self) -> float:
         return float(self.learning_rate(self.optimizer.iterations))
 
-    def fit_epoch(self, epoch: int, inputs: np.ndarray, labels: np.ndarray) -> Row:
-        """One Keras epoch on ``inputs`` (n, frames, n_mfcc); its row: epoch, loss, accuracy."""
+    def fit_epoch(self, epoch: int, inputs: np.ndarray, labels: np.ndarray,
+                  teacher_logits: np.ndarray | None = None) -> Row:
+        """One Keras epoch on ``inputs`` (n, frames, n_mfcc) (and the teacher's logits of them);
+        its row: epoch, loss, accuracy."""
         batch_size = self.schedule.batch_size
-        if self.shuffle:
+        if self.shuffle and teacher_logits is None:
             result = self.model.fit(inputs[..., None], labels, batch_size=batch_size, epochs=epoch + 1,
                                     initial_epoch=epoch, verbose=0, shuffle=True)
         else:
-            result = self.model.fit(_dataset(inputs, labels, batch_size), epochs=epoch + 1, initial_epoch=epoch,
-                                    verbose=0, shuffle=False)
+            if self.shuffle:  # Keras cannot shuffle a third array with x and y: permute here
+                order = np.random.default_rng(epoch).permutation(len(inputs))
+                inputs, labels, teacher_logits = inputs[order], labels[order], teacher_logits[order]
+            result = self.model.fit(_dataset(inputs, labels, batch_size, teacher_logits), epochs=epoch + 1,
+                                    initial_epoch=epoch, verbose=0, shuffle=False)
         return {"epoch": epoch + 1, "loss": float(result.history["loss"][-1]),
                 "accuracy": float(result.history["accuracy"][-1])}
 
@@ -145,8 +156,8 @@ class Loop:
             started = time.time()
             if before_epoch is not None:
                 before_epoch(epoch)
-            inputs, labels = epochs(epoch)
-            row = self.fit_epoch(epoch, inputs, labels)
+            inputs, labels, *teacher_logits = epochs(epoch)
+            row = self.fit_epoch(epoch, inputs, labels, *teacher_logits)
             if evaluate is not None:
                 row.update(evaluate(epoch, labels))
             row["seconds"] = round(time.time() - started, 1)
@@ -204,11 +215,14 @@ class BestWeights:
         return True
 
 
-def _dataset(inputs: np.ndarray, labels: np.ndarray, batch_size: int):
+def _dataset(inputs: np.ndarray, labels: np.ndarray, batch_size: int, teacher_logits: np.ndarray | None = None):
     """The epoch as a tf.data pipeline (what tf.distribute shards across replicas)."""
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((inputs[..., None], labels.astype(np.int32)))
+    columns = (inputs[..., None], labels.astype(np.int32))
+    if teacher_logits is not None:
+        columns += (teacher_logits.astype(np.float32),)
+    dataset = tf.data.Dataset.from_tensor_slices(columns)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

@@ -34,6 +34,7 @@ from .data.speech_commands import (KEYWORDS, LABELS, SILENCE, UNKNOWN, Clip, ass
                                    scan, speaker_holdout)
 from .errors import KwsError
 from .input_rule import InputRule
+from .teachers import EMBEDDING, describe_teacher
 from .train_loop import BestWeights, Distillation, Loop, Schedule, load_weights, save_npz
 
 
@@ -54,7 +55,9 @@ class TrainConfig:
     clip_samples: int = SAMPLE_RATE  # one second
     calibration_clips: int = 300
     max_clips_per_label: int = 0  # 0: all; a small number for --quick smoke runs
-    teacher: str = ""  # teacher run directories, comma-separated: distil from them (their mean logits)
+    # teacher run directories, comma-separated: distil from them (their mean logits); or
+    # "embedding" (kws.teachers.EMBEDDING): the speech embedding with a head trained on this run's clips
+    teacher: str = ""
     temperature: float = 4.0
     alpha: float = 0.3  # weight of the hard-label loss when distilling
     mixup: float = 0.0  # Beta concentration of mixup on each batch (0 = off); see kws.model.distill
@@ -93,6 +96,7 @@ class PreparedData:
     silence_audio: np.ndarray  # (m, clip_samples) int16, ready-cut silence of the training speakers
     noise: list[np.ndarray]  # background-noise recordings, float
     val_features: np.ndarray  # (k, frames, n_mfcc) int16 q8.7, clean
+    val_audio: np.ndarray  # (k, clip_samples) int16, the clips of val_features
     val_labels: np.ndarray
     val_paths: list[str]
     rule: InputRule
@@ -189,6 +193,7 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
                                   cache_dir=cache_dir, progress=progress)
                     if val else np.zeros((0, *config.mfcc.window_shape(config.clip_samples)), np.int16))
     val_labels = [label_index[c.label] for c in val]
+    val_audio = _load_audio_matrix([c.path for c in val], config.clip_samples, sample_rate)
     generated_silence = 0
     if val and not any(c.label == SILENCE for c in val):
         # Corpora without ready-cut silence (the official archives): validate _silence_ on
@@ -198,6 +203,7 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
         quiet = augment_audio(np.zeros((generated_silence, config.clip_samples), np.int16),
                               np.ones(generated_silence, bool), noise, rng, config.augment, sample_rate)
         val_features = np.concatenate([val_features, mfcc_q15_clips(quiet, config.mfcc)])
+        val_audio = np.concatenate([val_audio, quiet])
         val_labels += [label_index[SILENCE]] * generated_silence
     return PreparedData(
         train_audio=train_audio,
@@ -205,6 +211,7 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
         silence_audio=silence_audio,
         noise=noise,
         val_features=val_features,
+        val_audio=val_audio,
         val_labels=np.array(val_labels, dtype=int),
         val_paths=[str(c.path) for c in val],
         rule=rule,
@@ -236,9 +243,23 @@ def epoch_size(data: PreparedData, config: TrainConfig) -> int:
     return len(keywords) + n_unknown + n_silence
 
 
-def epoch_data(data: PreparedData, config: TrainConfig, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-    """The augmented inputs and labels of one epoch, reproducible from (seed, epoch)."""
+def epoch_data(data: PreparedData, config: TrainConfig, epoch: int,
+               teacher: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    """The augmented inputs and labels of one epoch, reproducible from (seed, epoch); with a
+    ``teacher`` (int16 audio (n, samples) -> logits (n, classes)) its logits of the same
+    augmented audio come third, before the student's feature masks."""
     rng = np.random.default_rng([config.seed, epoch])
+    audio, epoch_labels = epoch_audio(data, config, rng)
+    features = mfcc_q15_clips(audio, config.mfcc)
+    inputs = mask_features(data.rule.model_input(features), rng, config.augment)
+    order = rng.permutation(len(inputs))
+    if teacher is None:
+        return inputs[order], epoch_labels[order]
+    return inputs[order], epoch_labels[order], teacher(audio)[order]
+
+
+def epoch_audio(data: PreparedData, config: TrainConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """An epoch's clips, drawn and augmented with ``rng``: (int16 audio (n, clip_samples), labels)."""
     labels = data.train_labels
     keywords, unknown_pool, n_unknown, n_silence = _epoch_composition(data, config)
     chosen = np.concatenate([keywords, rng.choice(unknown_pool, n_unknown, replace=False)])
@@ -254,11 +275,7 @@ def epoch_data(data: PreparedData, config: TrainConfig, epoch: int) -> tuple[np.
         audio = np.concatenate([audio, base])
         epoch_labels = np.concatenate([epoch_labels, np.full(n_silence, LABELS.index(SILENCE))])
     is_silence = epoch_labels == LABELS.index(SILENCE)
-    augmented = augment_audio(audio, is_silence, data.noise, rng, config.augment, config.mfcc.sample_rate)
-    features = mfcc_q15_clips(augmented, config.mfcc)
-    inputs = mask_features(data.rule.model_input(features), rng, config.augment)
-    order = rng.permutation(len(inputs))
-    return inputs[order], epoch_labels[order]
+    return augment_audio(audio, is_silence, data.noise, rng, config.augment, config.mfcc.sample_rate), epoch_labels
 
 
 def mfcc_q15_clips(clips: np.ndarray, config: MfccConfig) -> np.ndarray:
@@ -309,6 +326,39 @@ def load_teacher(config: TrainConfig):
     for number, model in enumerate(models):  # a functional model wants unique names
         model.name = f"teacher_{number}"
     return keras.Model(inputs, keras.layers.Average()([m(inputs) for m in models]), name="teacher_ensemble")
+
+
+#: Augmented draws of the training clips that the embedding teacher's head learns from, besides
+#: the clean clips: it then knows the noisy, shifted audio it will label in every epoch.
+TEACHER_AUGMENTED_DRAWS = 2
+
+
+def fit_embedding_teacher(data: PreparedData, config: TrainConfig, path: Path, *, cache_dir: Path | None = None,
+                          log: Callable[[str], None] = print):
+    """The speech-embedding teacher of a run: its head trained on the run's training clips (never
+    a held-out speaker), saved at ``path``, or loaded from there when a resumed run has it."""
+    from .data.feature_cache import DEFAULT_CACHE_DIR
+    from .teachers.embedding import EmbeddingTeacher
+
+    cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+    if Path(path).exists():
+        return EmbeddingTeacher.load(path, cache_dir=cache_dir)
+    audio = [data.train_audio, data.silence_audio]
+    labels = [data.train_labels, np.full(len(data.silence_audio), LABELS.index(SILENCE))]
+    for draw in range(TEACHER_AUGMENTED_DRAWS):
+        # A seed stream of its own, apart from the epochs' (seed, epoch).
+        drawn, drawn_labels = epoch_audio(data, config, np.random.default_rng([config.seed, 1 << 20, draw]))
+        audio.append(drawn)
+        labels.append(drawn_labels)
+    teacher = EmbeddingTeacher.fit(audio, labels, len(LABELS), seed=config.seed, cache_dir=cache_dir, log=log)
+    teacher.save(path)
+    return teacher
+
+
+def _teacher_accuracy(teacher, data: PreparedData) -> float:
+    if not len(data.val_labels):
+        return float("nan")
+    return float(np.mean(np.argmax(teacher.logits(data.val_audio), axis=1) == data.val_labels))
 
 
 def read_run_config(run_dir: Path) -> TrainConfig:
@@ -364,6 +414,12 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     import keras
 
     check_strategy(distribute)
+    if config.teacher == EMBEDDING:
+        if config.mixup > 0:
+            raise KwsError("the embedding teacher labels each clip once, unblended: distil from it without --mixup")
+        from .teachers.embedding import load_model_files
+
+        load_model_files()  # absent or changed models: said now, before anything is written
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path = run_dir / "config.json"
@@ -389,10 +445,17 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         log(f"distributing with {kind}: {strategy.num_replicas_in_sync} replicas, "
             f"global batch {config.batch_size}")
     schedule = Schedule.of(config, steps_per_epoch=-(-epoch_size(data, config) // config.batch_size))
+    audio_teacher = None
+    teacher_metrics: dict[str, Any] = {}
+    if config.teacher == EMBEDDING:
+        audio_teacher = fit_embedding_teacher(data, config, run_dir / "embedding_teacher.npz",
+                                              cache_dir=cache_dir, log=log)
+        teacher_metrics["teacher_val_accuracy"] = _teacher_accuracy(audio_teacher, data)
+        log(f"embedding teacher: validation accuracy {teacher_metrics['teacher_val_accuracy']:.4f} (float)")
     with strategy.scope():
-        teacher = load_teacher(config) if config.teacher else None
+        teacher = load_teacher(config) if config.teacher and audio_teacher is None else None
         student = build_student(config)
-    loop = Loop(student, schedule, teacher=teacher, strategy=strategy,
+    loop = Loop(student, schedule, teacher=teacher, strategy=strategy, teacher_logits=audio_teacher is not None,
                 distillation=Distillation(temperature=config.temperature, alpha=config.alpha, mixup=config.mixup))
 
     history: list[dict[str, Any]] = []
@@ -416,7 +479,9 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         _write_history(run_dir / "history.csv", history)
 
     # epoch_data is looked up when called: the resume test interrupts a run through it.
-    history = loop.run(lambda epoch: epoch_data(data, config, epoch), start=start_epoch, history=history,
+    label_audio = audio_teacher.logits if audio_teacher is not None else None
+    history = loop.run(lambda epoch: epoch_data(data, config, epoch, teacher=label_audio), start=start_epoch,
+                       history=history,
                        evaluate=validate, after_epoch=save, progress=progress)
 
     best_model, _ = load_run_model(run_dir)
@@ -424,7 +489,8 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     metrics = {
         "architecture": config.architecture,
         "parameters": int(best_model.count_params()),
-        "distilled_from": config.teacher or None,
+        "distilled_from": describe_teacher(config.teacher),
+        **teacher_metrics,
         "best_epoch": int(np.argmax([r["val_accuracy"] for r in history]) + 1) if len(data.val_labels) else config.epochs,
         "keras_float_val_accuracy": val_accuracy,
         "validation_clips": int(len(data.val_labels)),

@@ -94,3 +94,34 @@ def test_best_weights_keep_the_best_epoch_a_later_one_winning_a_tie(tmp_path):
     # NaN: nothing to validate on, so every epoch is the best so far, and the score stays.
     assert kept == [True, False, True, True] and best.best == 0.5
     assert load_weights(tmp_path / "best.npz")[0][0] == 4.0
+
+
+def test_given_teacher_logits_teach_the_student():
+    """With teacher_logits the epoch source brings the teacher's logits third, and the Distiller
+    learns from them: at alpha = 0 a student whose hard labels all say class 0 follows logits
+    that all say class 2 (the shuffled path permutes the three arrays together)."""
+    from kws.model.distill import Distiller
+
+    rng = np.random.default_rng(0)
+    inputs = rng.standard_normal((32, 4, 2)).astype(np.float32)
+    labels = np.zeros(32, int)
+    logits = np.tile(np.array([[0.0, 0.0, 6.0]], np.float32), (32, 1))
+    for shuffle in (False, True):
+        student = _tiny()
+        loop = Loop(student, Schedule(epochs=6, batch_size=8, steps_per_epoch=4, learning_rate=0.05,
+                                      final_learning_rate=0.01),
+                    distillation=Distillation(temperature=1.0, alpha=0.0), teacher_logits=True, shuffle=shuffle)
+        assert isinstance(loop.model, Distiller) and loop.model.teacher is None
+        history = loop.run(lambda epoch: (inputs, labels, logits), progress=False)
+        assert np.all(np.isfinite([row["loss"] for row in history]))
+        predicted = np.argmax(student.predict(inputs[..., None], verbose=0), axis=1)
+        assert np.mean(predicted == 2) > 0.9, shuffle
+
+
+def test_given_logits_take_no_teacher_model_nor_mixup():
+    from kws.model.distill import Distiller
+
+    with pytest.raises(ValueError):
+        Distiller(_tiny(), given_logits=True, mixup=0.4)
+    with pytest.raises(ValueError):
+        Distiller(_tiny(), _tiny(1), given_logits=True)

@@ -17,6 +17,7 @@ pytest.importorskip("tensorflow")
 
 from kws.cli import main  # noqa: E402
 from kws.data.speech_commands import LABELS  # noqa: E402
+from kws.teachers.embedding import available as embedding_available  # noqa: E402
 
 # The firmware's op set: the exported graph must stay inside it, with no SHAPE or RESHAPE.
 FIRMWARE_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX"}
@@ -180,11 +181,11 @@ def test_interrupted_run_resumes(corpus, tmp_path, monkeypatch, capsys):
     real_epoch_data = training.epoch_data
     calls = {"n": 0}
 
-    def interrupted(data, config, epoch):
+    def interrupted(data, config, epoch, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:  # epoch 0 trains, then stop at epoch 1
             raise KeyboardInterrupt
-        return real_epoch_data(data, config, epoch)
+        return real_epoch_data(data, config, epoch, **kwargs)
 
     arguments = ["train", "--quick", "--data", str(corpus), "--run", str(tmp_path / "run"),
                  "--cache", str(tmp_path / "cache"), "--no-progress"]
@@ -227,6 +228,40 @@ def test_distill_trains_a_student_from_a_teacher(quick_run, corpus, tmp_path):
     config = json.loads((student / "config.json").read_text())
     assert config["teacher"] == str(run_dir) and config["architecture"] == "ds-cnn-s"
     assert json.loads((student / "metrics.json").read_text())["distilled_from"] == str(run_dir)
+
+
+@pytest.mark.skipif(not embedding_available(), reason="pyopen-wakeword is not installed")
+def test_distill_from_the_speech_embedding(corpus, tmp_path, capsys):
+    """`--teacher embedding`: a head trained on the run's training clips labels each epoch's
+    audio; the run, its metrics and the exported model say what taught the student."""
+    from kws.model_file import load_model
+    from kws.teachers import EMBEDDING, describe_teacher
+
+    student, model = tmp_path / "student", tmp_path / "student.json"
+    assert main(["distill", "--quick", "--teacher", "embedding", "--data", str(corpus), "--run", str(student),
+                 "--validation-percent", "34", "--cache", str(tmp_path / "cache"), "--no-progress",
+                 "--export", str(model)]) == 0
+    assert "embedding teacher: validation accuracy" in capsys.readouterr().out
+    assert json.loads((student / "config.json").read_text())["teacher"] == EMBEDDING
+    metrics = json.loads((student / "metrics.json").read_text())
+    assert metrics["distilled_from"] == describe_teacher(EMBEDDING) and 0 <= metrics["teacher_val_accuracy"] <= 1
+    assert (student / "embedding_teacher.npz").exists() and any((tmp_path / "cache" / "speech-embedding").iterdir())
+    assert load_model(model).training["distilled_from"] == describe_teacher(EMBEDDING)
+    assert main(["distill", "--quick", "--teacher", "embedding", "--mixup", "0.4", "--data", str(corpus),
+                 "--run", str(tmp_path / "mixed")]) == 2
+    assert main(["distill", "--quick", "--teacher", "embedding", "runs/x", "--data", str(corpus),
+                 "--run", str(tmp_path / "both")]) == 2
+
+
+def test_teacher_runs_are_paths_and_embedding_is_a_word():
+    from kws.cli import build_parser
+    from kws.commands.train import build_config
+
+    def teacher(*names: str) -> str:
+        return build_config(build_parser().parse_args(["distill", "--teacher", *names, "--data", "d"])).teacher
+
+    assert teacher("runs/t/") == "runs/t" and teacher("a", "b/") == "a,b"
+    assert teacher("embedding") == "embedding" and teacher("./embedding") == "./embedding"
 
 
 def test_several_teachers_make_an_ensemble_of_mean_logits(quick_run, tmp_path):

@@ -20,7 +20,9 @@ of a training speaker. Then `kws export RUN` makes the int8 model.
 DISTILL_DESCRIPTION = """\
 Train a student (DS-CNN-S by default) distilled from a trained teacher run: the loss mixes
 the hard labels with the teacher's softened scores (temperature T, weight 1-alpha). Same
-options and run directory as `kws train`.
+options and run directory as `kws train`. `--teacher embedding` distils from Google's speech
+embedding (trained on real speech; pip install pyopen-wakeword) with a head trained on the
+run's training clips: it labels each epoch's augmented audio, the student sees its MFCC.
 """
 
 
@@ -49,14 +51,17 @@ def register(subparsers) -> None:
     train = subparsers.add_parser("train", help="train a DS-CNN keyword model",
                                   description=TRAIN_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_common(train)
-    train.add_argument("--teacher", type=Path, nargs="+", metavar="RUN",
-                       help="distil from this teacher run, or from the mean logits of several (as kws distill)")
+    train.add_argument("--teacher", nargs="+", metavar="RUN",
+                       help="distil from this teacher run, or from the mean logits of several, or from "
+                            "'embedding' (as kws distill)")
     train.set_defaults(run=run, distill=False)
     distill = subparsers.add_parser("distill", help="train a student distilled from a teacher run",
                                     description=DISTILL_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_common(distill)
-    distill.add_argument("--teacher", type=Path, nargs="+", metavar="RUN", required=True,
-                         help="the teacher's run directory; several make an ensemble (their mean logits)")
+    distill.add_argument("--teacher", nargs="+", metavar="RUN", required=True,
+                         help="the teacher's run directory; several make an ensemble (their mean logits); "
+                              "'embedding': Google's speech embedding (pip pyopen-wakeword) with a head "
+                              "trained on this run's training clips, which hears the audio itself")
     distill.add_argument("--temperature", type=float)
     distill.add_argument("--alpha", type=float, help="weight of the hard-label loss (0..1)")
     distill.add_argument("--mixup", type=float, metavar="A",
@@ -86,6 +91,16 @@ def _default_data() -> list[str]:
     return [str(p) for p in roots if p.is_dir()]
 
 
+def _teacher(names: list[str]) -> str:
+    from ..teachers import EMBEDDING
+
+    if EMBEDDING in names and len(names) > 1:
+        raise KwsError(f"--teacher {EMBEDDING} stands alone: it cannot join an ensemble of runs")
+    # Run directories as paths ("runs/t/" is "runs/t"), but a run named like the teacher keeps its "./".
+    runs = (name if name == EMBEDDING else str(Path(name)) for name in names)
+    return ",".join(f"./{run}" if run == EMBEDDING and names != [EMBEDDING] else run for run in runs)
+
+
 def build_config(args: argparse.Namespace):
     from dataclasses import replace
 
@@ -100,7 +115,7 @@ def build_config(args: argparse.Namespace):
         "data": tuple(args.data) if args.data else None,
         "architecture": args.architecture, "epochs": args.epochs, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "seed": args.seed, "validation_percent": args.validation_percent,
-        "teacher": ",".join(str(t) for t in args.teacher) if args.teacher else None,
+        "teacher": _teacher(args.teacher) if args.teacher else None,
         "temperature": getattr(args, "temperature", None), "alpha": getattr(args, "alpha", None),
         "mixup": getattr(args, "mixup", None),
     }
@@ -123,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     # Before the config file is read or anything is written: a missing extra is the first thing said.
     require_extra("train", what=f"kws {'distill' if args.distill else 'train'}")
     config = build_config(args)
-    run_dir = args.run_dir or Path("runs") / f"{config.architecture}{'-distilled' if config.teacher else ''}-seed{config.seed}"
+    run_dir = args.run_dir or Path("runs") / f"{config.architecture}{_distilled_suffix(config.teacher)}-seed{config.seed}"
     import_tensorflow(what="kws train")
     from ..training import train
 
@@ -139,6 +154,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"next: kws export {run_dir}")
     return 0
+
+
+def _distilled_suffix(teacher: str) -> str:
+    from ..teachers import EMBEDDING
+
+    return "" if not teacher else "-embedding-distilled" if teacher == EMBEDDING else "-distilled"
 
 
 def _print_export(result: dict) -> None:

@@ -7,6 +7,10 @@ classes are nearly right); T**2 keeps their gradients on the scale of the hard l
 no teacher (or alpha = 1) it is plain cross-entropy training, so one code path trains the
 teacher, the student alone and the distilled student.
 
+With ``given_logits`` there is no teacher model: each batch brings the teacher's logits third,
+(inputs, labels, teacher_logits), computed beforehand by a teacher that hears what the student
+does not (the audio, where the student sees MFCC; :mod:`kws.teachers.embedding`).
+
 With ``mixup`` > 0 every batch is blended with a shuffled copy of itself, x = lam * x_i +
 (1 - lam) * x_j, lam ~ Beta(mixup, mixup), and the hard loss is blended the same way (Zhang et
 al. 2018). Teacher and student see the same blended input, so the soft targets stay
@@ -25,13 +29,18 @@ import tensorflow as tf
 
 class Distiller(keras.Model):
     def __init__(self, student: keras.Model, teacher: keras.Model | None = None, *,
-                 temperature: float = 4.0, alpha: float = 0.3, mixup: float = 0.0, **kwargs) -> None:
+                 temperature: float = 4.0, alpha: float = 0.3, mixup: float = 0.0, given_logits: bool = False,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
+        if given_logits and (teacher is not None or mixup > 0):
+            # Logits given with the batch belong to its unblended examples, and to one teacher.
+            raise ValueError("given_logits takes neither a teacher model nor mixup")
         self.mixup = float(mixup)
         self.student = student
         self.teacher = teacher
         self.temperature = float(temperature)
-        self.alpha = 1.0 if teacher is None else float(alpha)
+        self.given_logits = bool(given_logits)
+        self.alpha = 1.0 if teacher is None and not given_logits else float(alpha)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
@@ -66,11 +75,14 @@ class Distiller(keras.Model):
         return loss
 
     def train_step(self, data):
-        inputs, labels = data
+        inputs, labels, *given = data
         mixed_with = lam = None
         if self.mixup > 0:
             inputs, labels, mixed_with, lam = mix_batch(inputs, labels, self.mixup)
-        teacher_logits = self.teacher(inputs, training=False) if self.teacher is not None else None
+        if self.given_logits:
+            teacher_logits = given[0]
+        else:
+            teacher_logits = self.teacher(inputs, training=False) if self.teacher is not None else None
         with tf.GradientTape() as tape:
             student_logits = self.student(inputs, training=True)
             loss = self._loss(labels, student_logits, teacher_logits, mixed_with, lam)
@@ -84,7 +96,7 @@ class Distiller(keras.Model):
         return self._logs()
 
     def test_step(self, data):
-        inputs, labels = data
+        inputs, labels, *_ = data
         student_logits = self.student(inputs, training=False)
         hard = keras.losses.sparse_categorical_crossentropy(labels, student_logits, from_logits=True)
         self.loss_tracker.update_state(tf.reduce_mean(hard))
