@@ -3,12 +3,15 @@
 Each file is written to a temporary file in the destination's directory (same filesystem, so
 ``os.replace`` is an atomic rename) and renamed only once every file of the batch has been
 written. A failure or Ctrl-C midway leaves no partial output and no temporary file behind,
-and an existing file of that name stays untouched.
+and an existing file of that name stays untouched. A destination that is a symlink is written
+through, as ``open(path, "w")`` would: its target gets the content and the link stays a link
+(renaming onto the link itself would silently turn it into a plain file).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Mapping, Union
@@ -40,17 +43,16 @@ def write_files_atomically(files: Mapping[PathLike, bytes]) -> None:
     for destination in files:
         if Path(destination).is_dir():
             raise KwsError(f"cannot write {destination}: it is a directory")
-    pending: list[tuple[str, Path]] = []  # (temporary file, destination)
+    pending: list[tuple[str, Path]] = []  # (temporary file, the file it replaces)
     try:
         for destination, content in files.items():
             destination = Path(destination)
+            target = Path(os.path.realpath(destination)) if destination.is_symlink() else destination
             try:
-                fd, temporary = tempfile.mkstemp(
-                    dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp"
-                )
+                fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             except OSError as error:
                 raise KwsError(f"cannot write {destination}: {_describe(error)}") from error
-            pending.append((temporary, destination))
+            pending.append((temporary, target))
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(content)
@@ -77,3 +79,20 @@ def write_files_atomically(files: Mapping[PathLike, bytes]) -> None:
 def write_file_atomically(path: PathLike, content: bytes) -> None:
     """Write one file atomically; see :func:`write_files_atomically`."""
     write_files_atomically({path: content})
+
+
+def write_files_into_folder(folder: PathLike, files: Mapping[PathLike, bytes]) -> None:
+    """:func:`write_files_atomically` into ``folder``, made here if missing (its parent must
+    exist); a failure removes the folder again if it was made here, so nothing is left."""
+    folder = Path(folder)
+    made = not folder.exists()
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        raise KwsError(f"cannot make {folder}: {_describe(error)}") from error
+    try:
+        write_files_atomically(files)
+    except BaseException:
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise

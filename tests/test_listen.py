@@ -227,8 +227,8 @@ def test_bad_device_is_one_line_listing_the_inputs(monkeypatch, capsys, device, 
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--duration", "0"], "--duration must be a positive"),
-    (["--block-ms", "0"], "--block-ms must be between"),
+    (["--duration", "0"], "--duration: must be positive"),
+    (["--block-ms", "0"], "--block-ms: must be 1 to 1000"),
 ])
 def test_bad_options_are_one_line(capsys, args, expected):
     assert expected in assert_one_error_line(main(["listen", *args]), capsys.readouterr().err)

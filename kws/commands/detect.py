@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any, Callable
 
 DESCRIPTION = """\
 Stream an audio file through the always-on detector, as a microphone would feed it but as
@@ -15,46 +16,53 @@ output vector]}, the lines the firmware prints for the same file and model.
 """
 
 
+def _setting(name: str, convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type=`` for one detector setting: the rule :class:`DetectorConfig` checks a
+    model's settings by (:func:`kws.detector_config.check_detector_values`), so the command line
+    and model.json accept the same values, and a bad one stops before any work."""
+    from ..detector_config import check_detector_values
+
+    def parse(text: str) -> Any:
+        value = convert(text)  # a ValueError is argparse's "invalid float value"
+        problems = check_detector_values(**{name: value})
+        if problems:
+            raise argparse.ArgumentTypeError(problems[0])
+        return value
+
+    parse.__name__ = convert.__name__  # what argparse calls the type in "invalid ... value"
+    return parse
+
+
 def add_detector_options(parser: argparse.ArgumentParser) -> None:
     from ..detector_config import DetectorConfig
 
     default = DetectorConfig()
     parser.add_argument("--model", metavar="M", help="model (.json/.tflite or folder; default: the shipped one)")
-    parser.add_argument("--threshold", type=float, default=None,
+    parser.add_argument("--threshold", type=_setting("threshold", float), default=None,
                         help="smoothed probability a keyword must reach, 0..1 (default: the threshold the model "
                              f"records, e.g. a calibrated wake word's, else {default.threshold})")
     parser.add_argument("--keywords", help="comma-separated keywords that may fire (default: all of the model's)")
-    parser.add_argument("--every", type=int, default=None, metavar="HOPS",
+    parser.add_argument("--every", type=_setting("inference_every", int), default=None, metavar="HOPS",
                         help="run the model every HOPS MFCC hops (default: what the model records, else "
                              f"{default.inference_every}: 200 ms at a 20 ms hop)")
-    parser.add_argument("--smoothing", type=int, default=None, metavar="N",
+    parser.add_argument("--smoothing", type=_setting("smoothing", int), default=None, metavar="N",
                         help="average the scores of the last N inferences (default: what the model records, "
                              f"else {default.smoothing})")
-    parser.add_argument("--refractory", type=float, default=None, metavar="MS",
+    parser.add_argument("--refractory", type=_setting("refractory_ms", float), default=None, metavar="MS",
                         help="after a detection, none for MS milliseconds (default: what the model records, e.g. "
                              f"a wake word's window when longer than 1 s, else {default.refractory_ms:g})")
 
 
-#: The detector options and the settings they give, for naming a flag in an error.
-_FLAGS = {"inference_every": "--every", "smoothing": "--smoothing", "threshold": "--threshold",
-          "refractory_ms": "--refractory"}
-
-
 def detector_config(args: argparse.Namespace, model=None):
-    """The detector settings of the command line over those ``model`` records (a calibrated
-    wake word's threshold, a long window's refractory time), over the defaults:
-    :func:`kws.detector_config.resolve_detector`."""
-    from ..detector_config import check_detector_values, resolve_detector
-    from ..errors import KwsError
+    """The detector settings of the command line (each checked by its option's type) over those
+    ``model`` records (a calibrated wake word's threshold, a long window's refractory time), over
+    the defaults: :func:`kws.detector_config.resolve_detector`."""
+    from ..detector_config import resolve_detector
 
-    given = {"inference_every": args.every, "smoothing": args.smoothing, "threshold": args.threshold,
-             "refractory_ms": args.refractory}
-    for name, value in given.items():
-        problems = check_detector_values(**{name: value})
-        if problems:
-            raise KwsError(f"{_FLAGS[name]}: {problems[0]}")
     keywords = tuple(k.strip() for k in args.keywords.split(",") if k.strip()) if args.keywords else None
-    return resolve_detector(model.detector if model is not None else None, keywords=keywords, **given)
+    return resolve_detector(model.detector if model is not None else None, keywords=keywords,
+                            inference_every=args.every, smoothing=args.smoothing, threshold=args.threshold,
+                            refractory_ms=args.refractory)
 
 
 def register(subparsers) -> None:

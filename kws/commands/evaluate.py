@@ -42,9 +42,15 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import KwsError
     from ..exporting import int8_accuracy
     from ..model_file import load_model
+    from ..outputs import check_outputs
     from ..plots import confusion_matrix, plot_confusion
 
+    if args.png is not None:
+        from .features import require_matplotlib
+
+        require_matplotlib()
     model = load_model(args.model)
+    check_outputs(files={"--png": args.png}, inputs={"DIR": args.folder, "the model": [model.json_path, model.tflite_path]})
     try:
         clips, _ = scan(args.folder)
     except FileNotFoundError:

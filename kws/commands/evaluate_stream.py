@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 from ..errors import KwsError
+from ..validate import number, seed_number, whole_number
 from .detect import add_detector_options, detector_config
+from .features import require_matplotlib
 
 DESCRIPTION = """\
 Measure the always-on detector (the one `kws detect` runs) on long synthetic streams:
@@ -49,28 +50,28 @@ def register(subparsers) -> None:
     data.add_argument("--negatives", required=True, nargs="+", type=Path, metavar="PATH",
                       help="audio without the keywords: files and folders (searched recursively for "
                            "wav/flac/ogg), speech or noise, e.g. LibriSpeech and _background_noise_")
-    data.add_argument("--snr", nargs="+", type=float, default=[20.0, 10.0, 5.0], metavar="DB",
+    data.add_argument("--snr", nargs="+", type=number(), default=[20.0, 10.0, 5.0], metavar="DB",
                       help="keyword-to-background SNRs in dB, shared equally among the clips (default 20 10 5)")
-    data.add_argument("--minutes", type=float, default=10.0, metavar="N",
+    data.add_argument("--minutes", type=number(above=0), default=10.0, metavar="N",
                       help="minutes of negative audio to use (default 10; files taken in a seeded order)")
-    data.add_argument("--clips", type=int, default=200, metavar="N",
+    data.add_argument("--clips", type=whole_number(low=1), default=200, metavar="N",
                       help="keyword clips to place, drawn at random (default 200; all if fewer)")
-    data.add_argument("--gap", nargs=2, type=float, default=[2.0, 5.0], metavar=("MIN", "MAX"),
+    data.add_argument("--gap", nargs=2, type=number(low=0), default=[2.0, 5.0], metavar=("MIN", "MAX"),
                       help="seconds of negative audio between clips, uniform (default 2 5)")
-    data.add_argument("--trim-db", type=float, default=30.0, metavar="DB",
+    data.add_argument("--trim-db", type=number(low=0), default=30.0, metavar="DB",
                       help="trim each clip to where it is within DB of its loudest 10 ms, so the clip's "
                            "end is the word's end (default 30; 0 keeps whole clips)")
-    data.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    data.add_argument("--seed", type=seed_number, default=0, help="seed of every random choice (default 0)")
     add_detector_options(parser.add_argument_group("detector"))  # the options of `kws detect`
     scoring = parser.add_argument_group("scoring")
     scoring.add_argument("--thresholds", default="0.3:0.95:0.05", metavar="SPEC",
                          help="START:STOP:STEP (STOP included) or a comma-separated list (default "
                               "0.3:0.95:0.05); --threshold, the operating point, is always added")
-    scoring.add_argument("--hit-window", nargs=2, type=float, default=[0.5, 1.0], metavar=("BEFORE", "AFTER"),
+    scoring.add_argument("--hit-window", nargs=2, type=number(low=0), default=[0.5, 1.0], metavar=("BEFORE", "AFTER"),
                          help="a hit lies between the clip's start (or BEFORE s before its end, if earlier) and "
                               "AFTER s after its end (default 0.5 1.0: the model often fires before the word has "
                               "quite died away, and a trimmed recording can run on past the word)")
-    scoring.add_argument("--target-fa-per-hour", type=float, default=0.5, metavar="R",
+    scoring.add_argument("--target-fa-per-hour", type=number(low=0), default=0.5, metavar="R",
                          help="report the threshold with the fewest false rejects at no more than R false "
                               "accepts per hour (default 0.5)")
     output = parser.add_argument_group("output")
@@ -84,37 +85,26 @@ def register(subparsers) -> None:
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
-    """Everything that can be refused before minutes of work."""
-    if not all(math.isfinite(snr) for snr in args.snr):
-        raise KwsError("--snr takes finite dB values")
-    if not (math.isfinite(args.minutes) and args.minutes > 0):
-        raise KwsError(f"--minutes must be positive, not {args.minutes:g}")
-    if args.clips < 1:
-        raise KwsError(f"--clips must be at least 1, not {args.clips}")
+    """Everything that can be refused before minutes of work (the numbers' ranges are their
+    options' types)."""
     low, high = args.gap
-    if not (0 <= low <= high and math.isfinite(high)):
-        raise KwsError(f"--gap {low:g} {high:g}: need 0 <= MIN <= MAX")
-    if not all(math.isfinite(v) and v >= 0 for v in args.hit_window):
-        raise KwsError("--hit-window takes two non-negative numbers of seconds")
-    if not (math.isfinite(args.target_fa_per_hour) and args.target_fa_per_hour >= 0):
-        raise KwsError("--target-fa-per-hour must be zero or positive")
-    outputs = [p for p in (args.png, args.save_stream) if p is not None]
-    if args.save_stream is not None:
-        if args.save_stream.suffix.lower() != ".wav":
-            raise KwsError(f"--save-stream {args.save_stream}: name a .wav file (its labels go beside it, .json)")
-        from ..keyword_stream import labels_path
-
-        outputs.append(labels_path(args.save_stream))
-    for path in outputs:
-        if not path.parent.is_dir() and str(path.parent) != "":
-            raise KwsError(f"cannot write {path}: no such folder {path.parent}")
-    if len({p.resolve() for p in outputs}) < len(outputs):
-        raise KwsError("--png and --save-stream (with its .json) must name different files")
+    if low > high:
+        raise KwsError(f"--gap {low:g} {high:g}: need MIN <= MAX")
+    if args.save_stream is not None and args.save_stream.suffix.lower() != ".wav":
+        raise KwsError(f"--save-stream {args.save_stream}: name a .wav file (its labels go beside it, .json)")
     if args.png is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise KwsError("--png needs matplotlib: pip install matplotlib (or pip install 'kws[plot]')") from None
+        require_matplotlib()
+
+
+def _check_outputs(args: argparse.Namespace, model) -> None:
+    """No output over or among the clips, the negatives or the model (kws.outputs)."""
+    from ..keyword_stream import labels_path
+    from ..outputs import check_outputs
+
+    labels = labels_path(args.save_stream) if args.save_stream is not None else None
+    check_outputs(files={"--png": args.png, "--save-stream": args.save_stream, "--save-stream's labels": labels},
+                  inputs={"--keywords-from": args.keywords_from, "--negatives": args.negatives,
+                          "the model": [model.json_path, model.tflite_path]})
 
 
 def _notes(messages: list[str]) -> None:
@@ -140,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     from ..stream_eval import ThresholdSweep, evaluate_threshold, fa_per_hour, pick_target, score_stream
 
     model = load_model(args.model)
+    _check_outputs(args, model)
     config = detector_config(args, model)
     detector = Detector(model, config)
     rate = model.mfcc.sample_rate

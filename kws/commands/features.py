@@ -53,7 +53,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.set_defaults(run=run)
 
 
-def _require_matplotlib() -> None:
+def require_matplotlib() -> None:
+    """The one-line error for --png without matplotlib, before any work (every command's --png)."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -123,15 +124,12 @@ def _summary(path: str, n_samples: int, mfcc: "np.ndarray", config: "MfccConfig"
     return "\n".join(lines)
 
 
-def _same_file(first: Path, second: Path) -> bool:
-    return os.path.abspath(first) == os.path.abspath(second)
-
-
 def run(args: argparse.Namespace) -> int:
+    from ..outputs import check_outputs
+
     if args.png is not None:
-        _require_matplotlib()  # before the work, not after it
-    if args.npy is not None and args.png is not None and _same_file(args.npy, args.png):
-        raise KwsError(f"--npy and --png both name {args.npy}")
+        require_matplotlib()  # before the work, not after it
+    check_outputs(files={"--npy": args.npy, "--png": args.png}, inputs={"the input": args.file})
 
     from dsp import MfccConfig, mfcc_q15
 

@@ -106,14 +106,18 @@ def run_setup(args: argparse.Namespace) -> int:
 
 def _model_bytes(model: str) -> bytes:
     from ..errors import KwsError
-    from ..model_file import load_model
+    from ..model_file import _signature, load_model
 
     path = Path(model)
     if path.suffix == ".tflite" and not path.with_suffix(".json").exists():
         try:
-            return path.read_bytes()
+            content = path.read_bytes()
         except OSError as error:
             raise KwsError(f"cannot read {path}: {error.strerror or error}") from None
+        if not content:
+            raise KwsError(f"{path} is empty (0 bytes)")
+        _signature(content, path)  # the model reader's check of a bare flatbuffer: one line if it is not one
+        return content
     return load_model(path).tflite
 
 
@@ -128,6 +132,8 @@ def _inputs(path: Path):
         raise KwsError(f"{path} is not a readable .npy file ({error})") from None
     if inputs.dtype != np.int8 or inputs.ndim < 2:
         raise KwsError(f"{path}: expected an int8 array [N, *input shape], got {inputs.dtype} {inputs.shape}")
+    if len(inputs) == 0:
+        raise KwsError(f"{path} holds no inputs (shape {inputs.shape}): nothing to run")
     return inputs
 
 
@@ -156,12 +162,18 @@ def run_infer(args: argparse.Namespace) -> int:
 
 def run_build(args: argparse.Namespace) -> int:
     from ..console import note
-    from ..firmware.image import build_image
+    from ..firmware.image import build_image, check_build_folder
     from ..model_file import load_model
+    from ..outputs import check_outputs, restored_on_failure
     from .detect import detector_config
 
     model = load_model(args.model)
-    image = build_image(model, args.out, board=args.board, detector=detector_config(args, model), kernels=args.kernels)
+    detector = detector_config(args, model)
+    check_outputs(folders={"--out": args.out}, inputs={"the model": [model.json_path, model.tflite_path]})
+    check_build_folder(args.out)
+    # A build that fails (or is stopped) leaves --out as it was: absent, or the previous build.
+    with restored_on_failure(args.out):
+        image = build_image(model, args.out, board=args.board, detector=detector, kernels=args.kernels)
     for source, text in image.warnings.items():
         note(f"compiler warnings in {source}:\n{text}")
     if args.json:

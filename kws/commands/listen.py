@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any, Optional
 
 from ..errors import KwsError
+from ..validate import number
 from .detect import add_detector_options, detector_config
 
 DESCRIPTION = """\
@@ -43,9 +44,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                              "(default: the system's default input)")
     parser.add_argument("--list-devices", action="store_true", help="list the input devices and exit")
     add_detector_options(parser)
-    parser.add_argument("--duration", type=float, metavar="SECONDS",
+    parser.add_argument("--duration", type=number(above=0), metavar="SECONDS",
                         help="stop after this much audio (default: until Ctrl-C)")
-    parser.add_argument("--block-ms", type=float, default=100.0, metavar="MS",
+    parser.add_argument("--block-ms", type=number(low=1, high=1000), default=100.0, metavar="MS",
                         help="audio block size in milliseconds (default 100)")
     parser.set_defaults(run=run)
 
@@ -102,23 +103,17 @@ def choose_device(sounddevice: ModuleType, wanted: Optional[str]) -> tuple[int, 
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.duration is not None and not args.duration > 0:
-        raise KwsError(f"--duration must be a positive number of seconds, not {args.duration:g}")
-    if not 1 <= args.block_ms <= 1000:
-        raise KwsError(f"--block-ms must be between 1 and 1000, not {args.block_ms:g}")
     from .devices import import_sounddevice, input_devices, print_input_devices
 
-    sounddevice = import_sounddevice()
     if args.list_devices:
         from .devices import all_devices
 
+        sounddevice = import_sounddevice()
         devices = input_devices(sounddevice)
         if not devices:
             raise no_input_device(all_devices(sounddevice))
         print_input_devices(sounddevice, devices)
         return 0
-    # The device before the model: a missing microphone is the likelier problem, and cheap to find.
-    index, name = choose_device(sounddevice, args.device)
 
     from ..console import note
     from ..detector import Detector
@@ -126,8 +121,12 @@ def run(args: argparse.Namespace) -> int:
     from ..live_view import LiveView, render_summary
     from ..model_file import load_model
 
+    # Every option (the numbers were checked by their types) before the microphone: a mistyped
+    # option is reported as such, not as a missing microphone, on any machine.
     model = load_model(args.model)
     detector = Detector(model, detector_config(args, model))
+    sounddevice = import_sounddevice()
+    index, name = choose_device(sounddevice, args.device)
     rate = model.mfcc.sample_rate
     block_size = max(1, round(args.block_ms * rate / 1000))
 

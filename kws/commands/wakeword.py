@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import KwsError
+from ..validate import number, seed_number, whole_number
 
 DESCRIPTION = """\
 Make a wake-word model from its text. The wake word is spoken by hundreds of synthetic voices
@@ -46,7 +47,8 @@ def register(subparsers) -> None:
                                description=DESCRIPTION, epilog=EPILOG,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("text", metavar="TEXT", help='the wake word, e.g. "hey nova"')
-    train.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
+    train.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="output folder (made at the end, in an existing folder; a run that fails leaves none)")
     train.add_argument("--quick", action="store_true",
                        help="smoke run: 120 voices, 6 epochs, about a minute; checks the setup, not a usable model")
     train.add_argument("--negatives", action="append", default=[], metavar="DIR",
@@ -55,33 +57,33 @@ def register(subparsers) -> None:
     train.add_argument("--noise", action="append", default=[], metavar="DIR",
                        help="folder of background-noise recordings for augmentation and calibration (repeatable)")
     train.add_argument("--recordings", metavar="DIR", help="your own recordings of the wake word (see `kws record`)")
-    train.add_argument("--target-fa-per-hour", type=float, default=0.5, metavar="R",
+    train.add_argument("--target-fa-per-hour", type=number(above=0), default=0.5, metavar="R",
                        help="false accepts per hour the threshold is chosen for (default 0.5)")
-    train.add_argument("--voices", type=int, metavar="N", help="TTS voices saying the wake word (default 600)")
-    train.add_argument("--epochs", type=int, metavar="N", help="training epochs (default 30)")
-    train.add_argument("--learning-rate", type=float, metavar="LR",
+    train.add_argument("--voices", type=whole_number(low=1), metavar="N", help="TTS voices saying the wake word (default 600)")
+    train.add_argument("--epochs", type=whole_number(low=1), metavar="N", help="training epochs (default 30)")
+    train.add_argument("--learning-rate", type=number(above=0, below=1), metavar="LR",
                        help="peak Adam learning rate, then cosine decay (default 0.003)")
     train.add_argument("--backbone", metavar="RUN|default|none", default=BACKBONE_WHEN_NOT_GIVEN,
                        help="start the student from a model trained on real speech: \"default\" is the 12-class "
                             "backbone shipped for this (real voices only), RUN a `kws train` run directory; its layers and input rule, new "
                             f"logits, then training on the synthetic data (default: {BACKBONE_WHEN_NOT_GIVEN})")
-    train.add_argument("--freeze-blocks", type=int, metavar="N",
+    train.add_argument("--freeze-blocks", type=whole_number(low=0, high=4), metavar="N",
                        help="keep the backbone's first convolution and its first N of 4 DS blocks as they are, "
                             "so only the later blocks learn from the synthetic voices (default 0)")
-    train.add_argument("--window", type=float, metavar="SECONDS",
+    train.add_argument("--window", type=number(low=1, high=2), metavar="SECONDS",
                        help="seconds of audio the model looks at, 1 to 2 (default 1; a long phrase said slowly may not "
                             "fit in 1 s, but a longer window also hears more other speech)")
     train.add_argument("--distill", action="store_true",
                        help="train the larger DS-CNN teacher first and distil the student from it on the same "
                             "windows (roughly twice the training time)")
-    train.add_argument("--mine-every", type=int, default=5, metavar="N",
+    train.add_argument("--mine-every", type=whole_number(low=0), default=5, metavar="N",
                        help="every N epochs, add the stretches of other speech the model takes for the wake word "
                             "to its negatives (hard-negative mining; 0 = off; default 5)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
                        help="change one of the recipe's settings (repeatable; the names are those of config.json, "
                             "e.g. --set epochs=40 --set tts_slower=[1.0,1.4]); for experiments, the defaults are "
                             "the measured ones")
-    train.add_argument("--seed", type=int, default=0, help="seed of voices, data and training (default 0)")
+    train.add_argument("--seed", type=seed_number, default=0, help="seed of voices, data and training (default 0)")
     train.add_argument("--cache", type=Path, metavar="DIR",
                        help="cache of synthesised clips (default datasets/cache/tts)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -99,29 +101,20 @@ def run_train(args: argparse.Namespace) -> int:
     require_extra("train", what="kws wakeword train")
     if not normalise(args.text):
         raise KwsError(f"the wake word {args.text!r} has no letters")
-    if not args.target_fa_per_hour > 0:
-        raise KwsError(f"--target-fa-per-hour must be positive, not {args.target_fa_per_hour:g}")
-    for name, value in (("--voices", args.voices), ("--epochs", args.epochs)):
-        if value is not None and value < 1:
-            raise KwsError(f"{name} must be at least 1, not {value}")
-    if args.learning_rate is not None and not 0 < args.learning_rate < 1:
-        raise KwsError(f"--learning-rate must be between 0 and 1, not {args.learning_rate:g}")
-    if args.freeze_blocks is not None and not 0 <= args.freeze_blocks <= 4:
-        raise KwsError(f"--freeze-blocks must be 0 to 4, not {args.freeze_blocks}")
-    if args.window is not None and not 1.0 <= args.window <= 2.0:
-        raise KwsError(f"--window must be 1 to 2 seconds, not {args.window:g}")
-    if args.mine_every < 0:
-        raise KwsError(f"--mine-every must be 0 (off) or more, not {args.mine_every}")
     for folder in [*args.negatives, *args.noise, *([args.recordings] if args.recordings else [])]:
         if not Path(folder).exists():
             raise KwsError(f"no such file or folder: {folder}")
     from ..wakeword.backbone import DEFAULT_BACKBONE as SHIPPED_BACKBONE
 
     backbone = "" if args.backbone == "none" else args.backbone
-    if backbone not in ("", SHIPPED_BACKBONE) and not (Path(backbone) / "best.weights.npz").is_file():
+    backbone_run = Path(backbone) if backbone not in ("", SHIPPED_BACKBONE) else None
+    if backbone_run is not None and not (backbone_run / "best.weights.npz").is_file():
         raise KwsError(f"--backbone {backbone} is not a trained kws train run (no best.weights.npz)")
-    if args.out.exists() and not args.out.is_dir():
-        raise KwsError(f"--out {args.out} exists and is not a folder")
+    from ..outputs import check_outputs
+
+    check_outputs(folders={"--out": args.out},
+                  inputs={"--negatives": args.negatives, "--noise": args.noise, "--recordings": args.recordings,
+                          "--backbone": backbone_run})
     if not espeak_voices() and not flite_voices() and not festival_voices():
         raise KwsError("no TTS program found: install espeak-ng (and optionally flite and festival)")
     import_tensorflow(what="kws wakeword train")

@@ -12,6 +12,8 @@ and detections printed); boards with a microphone get ``apps/listen.c``. Written
                      also what it was built from: model sha256, configs, kernels, link command
     generated/, obj/ sources and objects (incremental rebuilds)
     CMSIS-DSP-LICENSE.txt
+
+and nothing else: :func:`check_build_folder` refuses to build into a folder holding other files.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from ..atomic import write_file_atomically
 from ..detector import DetectorConfig
+from ..errors import KwsError
 from ..model_file import KwsModel
 from . import toolchain
 from .boards import DEFAULT_BOARD, Board, get_board
@@ -42,6 +45,24 @@ STACK_FLAGS = ("-fstack-usage", "-fcallgraph-info=su")
 
 #: The function pointers the pipeline calls: the network, and the app's event callback(s).
 CALLBACKS = ("kws_model_invoke", "timed_invoke", "queue_event", "on_event")
+
+
+#: Everything a build writes into its folder (the temporary files of a stopped one start with ".").
+BUILD_FOLDER_ENTRIES = frozenset({f"{IMAGE_NAME}.{suffix}" for suffix in ("elf", "bin", "hex", "map")}
+                                 | {"size.json", "generated", "obj", "CMSIS-DSP-LICENSE.txt"})
+
+
+def check_build_folder(out_dir: Path | str) -> None:
+    """Refuse an existing ``out_dir`` that holds anything but a previous build: a rebuild updates
+    the folder as a whole (and a failed one restores it), so it must not take other files along."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return
+    foreign = sorted(p.name for p in out_dir.iterdir()
+                     if p.name not in BUILD_FOLDER_ENTRIES and not p.name.startswith("."))
+    if foreign:
+        raise KwsError(f"{out_dir} holds files that are not a firmware build ({', '.join(foreign[:3])}"
+                       f"{', ...' if len(foreign) > 3 else ''}): name a new or empty folder, or a previous build's")
 
 
 @dataclass(frozen=True)

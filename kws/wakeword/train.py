@@ -34,7 +34,7 @@ import numpy as np
 from dsp import MfccConfig
 from dsp.config import SAMPLE_RATE
 
-from ..atomic import write_files_atomically
+from ..atomic import write_files_into_folder
 from ..detector_config import DetectorConfig
 from ..errors import KwsError
 from ..labels import SILENCE, UNKNOWN
@@ -466,8 +466,7 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
     if not 0 < config.target_fa_per_hour:
         raise KwsError("--target-fa-per-hour must be positive")
     config = with_window(replace(config, wake_word=word))
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)  # made only when everything is ready to be written into it
     timings: dict[str, float] = {}
     started = time.time()
     material, held, summary = gather(config, cache_dir=cache_dir, progress=progress, log=log)
@@ -514,7 +513,7 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
     report = {"wake_word": word, "labels": labels, "calibration": calibration.to_dict(), "data": summary,
               "history": history, "timings": timings, "model": str(json_path), "tflite_bytes": len(tflite)}
     text = report_text(report)
-    write_files_atomically({
+    write_files_into_folder(out, {
         **model_files(calibrated),
         out / "det.png": det_figure(calibration, title=f'"{word}": held-out TTS voices, {chosen.keywords} clips'),
         out / "report.json": (json.dumps(report, indent=2) + "\n").encode(),
