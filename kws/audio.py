@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from dataclasses import dataclass, field
 from math import gcd
 from pathlib import Path
@@ -66,7 +67,18 @@ class AudioFileError(KwsError):
         self.reason = reason
 
 
-def _check_is_readable_file(path: str) -> None:
+#: What a file that is not a regular one is, by its stat type (a FIFO reports 0 bytes, and
+#: opening one waits for a writer: it must be named before it is opened).
+_SPECIAL_FILES = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+#: A WAV data chunk this long or longer is a writer's "length unknown" (output written to a
+#: pipe: espeak-ng --stdout writes 0x7ffff000, others 0xffffffff), not a claim to check.
+_UNKNOWN_WAV_LENGTH = 0x7FFF0000
+
+
+def _check_is_readable_file(path: str) -> int:
+    """The file's size, once it is known to be a readable regular file that is not empty."""
     # libsndfile reports a missing file, a directory and an empty file all as "System error"
     # or "Format not recognised"; the filesystem can say which it is.
     try:
@@ -75,8 +87,12 @@ def _check_is_readable_file(path: str) -> None:
         raise AudioFileError(f"no such file: {path}", path=path, reason="no such file") from None
     except OSError as error:
         raise _cannot_read(path, error) from None
-    if os.path.isdir(path):
+    if stat.S_ISDIR(status.st_mode):
         raise AudioFileError(f"{path} is a directory, not an audio file", path=path, reason="a directory")
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _SPECIAL_FILES if test(status.st_mode)), "something else")
+        reason = f"not a regular file ({kind})"
+        raise AudioFileError(f"{path} is {reason}", path=path, reason=reason)
     if status.st_size == 0:
         raise AudioFileError(f"{path} is empty (0 bytes)", path=path, reason="empty (0 bytes)")
     try:
@@ -84,6 +100,28 @@ def _check_is_readable_file(path: str) -> None:
             pass
     except OSError as error:  # e.g. permission denied, which libsndfile also calls "System error"
         raise _cannot_read(path, error) from None
+    return status.st_size
+
+
+def _check_wav_is_whole(path: str, size: int) -> None:
+    """Refuse a RIFF/WAVE file whose data chunk claims more bytes than the file holds: a copy
+    or a download cut short, which libsndfile would read up to the cut without a word."""
+    with open(path, "rb") as handle:
+        header = handle.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:] != b"WAVE":
+            return  # not a WAV: libsndfile judges it
+        offset = 12
+        while offset + 8 <= size:
+            handle.seek(offset)
+            chunk = handle.read(8)
+            claimed = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"data":
+                held = size - offset - 8
+                if held < claimed < _UNKNOWN_WAV_LENGTH:
+                    reason = f"truncated (its header promises {claimed} bytes of samples, the file holds {held})"
+                    raise AudioFileError(f"{path} is {reason}", path=path, reason=reason)
+                return
+            offset += 8 + claimed + (claimed & 1)  # chunks are padded to even sizes
 
 
 def _cannot_read(path: str, error: OSError) -> AudioFileError:
@@ -128,10 +166,11 @@ def load_audio(path: PathLike, *, sample_rate: int = SAMPLE_RATE) -> LoadedAudio
     (``scipy.signal.resample_poly``), and float samples are rounded and clipped to int16; each
     such change adds a note. A mono integer file at ``sample_rate`` with 16 or fewer bits is
     read bit-exactly. Raises :class:`AudioFileError` naming the file when it is missing, not a
-    file, empty, unreadable, has no samples, or holds NaN or infinite samples.
+    regular file, empty, unreadable, a WAV shorter than its header says, has no samples, or
+    holds NaN or infinite samples.
     """
     name = os.fspath(path)
-    _check_is_readable_file(name)
+    _check_wav_is_whole(name, _check_is_readable_file(name))
     data, file_rate = _read(name, sample_rate)
     if data.shape[0] == 0:
         raise AudioFileError(f"{name} contains no samples", path=name, reason="no samples")

@@ -58,6 +58,8 @@ def audio_files(paths: Iterable[PathLike]) -> list[Path]:
             found.extend(files)
         elif path.is_file():
             found.append(path)
+        elif path.exists():  # a named pipe or a device: reading it would wait or never end
+            raise KwsError(f"{path} is neither a regular file nor a folder")
         else:
             raise KwsError(f"no such file or folder: {path}")
     return found

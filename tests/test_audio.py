@@ -279,3 +279,65 @@ def test_every_folder_walk_skips_them(folder_with_bad_files, capsys, walk):
         seconds = sum(map(len, sources.load_noise(files, clip_samples=16000))) / 16000
     assert seconds == pytest.approx(2.0, abs=0.05)  # a.wav and c.wav (trimmed where the walk trims)
     assert_skipped(capsys.readouterr().err, folder)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files that are not what they claim: a named pipe, a WAV cut short, a link written through
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_not_a_regular_file(tmp_path):
+    fifo = tmp_path / "stream.wav"
+    os.mkfifo(fifo)
+    # Refused from its stat, before any open() that would wait for a writer.
+    with pytest.raises(AudioFileError, match=r"stream\.wav is not a regular file \(a named pipe\)$"):
+        load_audio(fifo)
+    with pytest.raises(KwsError, match="neither a regular file nor a folder"):
+        audio_files([fifo])
+
+
+def _cut_wav(path, keep: int):
+    """A one-second 16-bit WAV cut after ``keep`` bytes, its header still promising them all."""
+    write_wav(path, noise_int16(16000), 16000)
+    path.write_bytes(path.read_bytes()[:keep])
+    return path
+
+
+def test_a_wav_shorter_than_its_header_says_is_truncated(tmp_path):
+    path = _cut_wav(tmp_path / "cut.wav", 20000)  # 44-byte header, 19956 of 32000 sample bytes
+    with pytest.raises(AudioFileError) as caught:
+        load_audio(path)
+    assert str(caught.value) == f"{path} is truncated (its header promises 32000 bytes of samples, the file holds 19956)"
+
+
+def test_a_truncated_wav_found_in_a_folder_is_skipped_with_a_note(tmp_path, capsys):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    write_wav(folder / "a.wav", noise_int16(16000), 16000)
+    _cut_wav(folder / "b.wav", 20000)
+    assert [path.name for path, _ in load_audio_files(audio_files([folder]))] == ["a.wav"]
+    assert capsys.readouterr().err == (f"kws: note: skipped {folder / 'b.wav'}: truncated "
+                                       "(its header promises 32000 bytes of samples, the file holds 19956)\n")
+
+
+def test_a_wav_of_unknown_length_is_read_whole(tmp_path):
+    """Written to a pipe (espeak-ng --stdout), a WAV's data size is a placeholder, not a claim."""
+    samples = noise_int16(8000)
+    path = tmp_path / "piped.wav"
+    write_wav(path, samples, 16000)
+    data = bytearray(path.read_bytes())
+    data[40:44] = (0x7FFFF000).to_bytes(4, "little")  # the data chunk's size, as espeak-ng writes it
+    path.write_bytes(bytes(data))
+    np.testing.assert_array_equal(load_audio(path).samples, samples)
+
+
+def test_write_wav_through_a_symlink_writes_its_target(tmp_path):
+    target = tmp_path / "take_003.wav"
+    write_wav(target, noise_int16(100, seed=1), 16000)
+    link = tmp_path / "latest.wav"
+    link.symlink_to(target.name)
+    replacement = noise_int16(300, seed=2)
+    write_wav(link, replacement, 16000)
+    assert link.is_symlink() and os.readlink(link) == target.name  # still the same link
+    np.testing.assert_array_equal(sf.read(target, dtype="int16")[0], replacement)
+    assert sorted(os.listdir(tmp_path)) == ["latest.wav", "take_003.wav"]
