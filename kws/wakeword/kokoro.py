@@ -34,6 +34,7 @@ VOCAB_FILE = "vocab.json"
 VOICES_DIR = "voices"
 #: A voice pack: one 256-dim style vector for each token count up to 510.
 PACK_SHAPE = (510, 256)
+PACK_BYTES = PACK_SHAPE[0] * PACK_SHAPE[1] * 4  # little-endian float32
 #: Phoneme tokens per inference (the style table's rows; a 0 token pads each end).
 MAX_TOKENS = PACK_SHAPE[0]
 #: onnxruntime's threads for one inference (the machines kws trains on have 2 cores).
@@ -65,8 +66,9 @@ def pack_path(name: str) -> Path:
     return cache_dir() / VOICES_DIR / f"{name}.bin"
 
 
-def _pack_bytes() -> int:
-    return int(np.prod(PACK_SHAPE)) * 4
+def whole_pack(path: Path) -> bool:
+    """Whether ``path`` is a voice pack file of the right size."""
+    return path.is_file() and path.stat().st_size == PACK_BYTES
 
 
 @functools.lru_cache(maxsize=None)
@@ -78,8 +80,7 @@ def kokoro_voices() -> tuple[str, ...]:
     # The setup writes each file atomically after checking it, so presence means complete.
     if not (model_path().is_file() and (cache_dir() / VOCAB_FILE).is_file()):
         return ()
-    return tuple(name for name in ENGLISH_VOICES
-                 if pack_path(name).is_file() and pack_path(name).stat().st_size == _pack_bytes())
+    return tuple(name for name in ENGLISH_VOICES if whole_pack(pack_path(name)))
 
 
 def parse_blend(name: str) -> tuple[tuple[str, float], ...]:

@@ -75,9 +75,18 @@ def espeak_ipa(text: str, *, british: bool = False) -> str:
         raise KwsError(f"espeak-ng failed: {error.stderr.strip() or error}") from None
 
 
+#: Sentence ends Kokoro knows; espeak-ng's IPA leaves them out.
+_ENDS = ".!?"
+
+
 def phonemes(text: str, *, british: bool = False) -> str:
-    """``text`` in Kokoro's phoneme set (see :func:`to_kokoro`)."""
-    return to_kokoro(espeak_ipa(text, british=british), british=british)
+    """``text`` in Kokoro's phoneme set (see :func:`to_kokoro`), ending as the text does, with a
+    full stop where it has no ending: Kokoro learnt from punctuated sentences, and a lone word
+    ending in one is heard better (pocketsphinx heard "alexa" in 19 of the 28 English voices
+    with it, 12 without; "yes" and "stop" alike either way)."""
+    stripped = text.rstrip()
+    end = stripped[-1] if stripped and stripped[-1] in _ENDS else "."
+    return to_kokoro(espeak_ipa(text, british=british), british=british) + end
 
 
 def tokens(phoneme_text: str, vocab: Mapping[str, int], *, limit: int) -> list[int]:

@@ -98,8 +98,7 @@ def _copy_vocab(cache: Path) -> str:
 
 
 def _voices_complete(folder: Path) -> bool:
-    return all((folder / f"{name}.bin").is_file() and (folder / f"{name}.bin").stat().st_size == kokoro._pack_bytes()
-               for name in kokoro.ENGLISH_VOICES)
+    return all(kokoro.whole_pack(folder / f"{name}.bin") for name in kokoro.ENGLISH_VOICES)
 
 
 def _npm_pack(destination: Path) -> Path:
@@ -135,8 +134,8 @@ def _extract_packs(tarball: Path, target: Path) -> int:
                 if not (match and member.isfile()):
                     continue
                 data = archive.extractfile(member).read()
-                if len(data) != kokoro._pack_bytes():
-                    raise KwsError(f"{tarball}: {member.name} has {len(data)} bytes, not {kokoro._pack_bytes()}")
+                if len(data) != kokoro.PACK_BYTES:
+                    raise KwsError(f"{tarball}: {member.name} has {len(data)} bytes, not {kokoro.PACK_BYTES}")
                 (staging / f"{match.group(1)}.bin").write_bytes(data)
                 count += 1
         if not _voices_complete(staging):

@@ -59,7 +59,7 @@ import numpy as np
 from dsp.config import SAMPLE_RATE
 
 from ..errors import KwsError
-from .kokoro import blend_name, kokoro_voices
+from .kokoro import SETUP_COMMAND as KOKORO_SETUP, blend_name, kokoro_voices
 
 #: Where the commands cache synthesised clips unless given --cache (relative to the working folder).
 DEFAULT_CACHE_DIR = Path("datasets") / "cache" / "tts"
@@ -315,9 +315,8 @@ def _kokoro_grid(count: int, packs: Sequence[str], *, seed: int) -> list[Voice]:
 def _note_kokoro_absent() -> None:
     """Say once a process that the Kokoro voices asked for are not there."""
     from ..console import note
-    from .kokoro import SETUP_COMMAND
 
-    note(f"the Kokoro voices are not set up ({SETUP_COMMAND}); going on with the other TTS engines")
+    note(f"the Kokoro voices are not set up ({KOKORO_SETUP}); going on with the other TTS engines")
 
 
 def _slowed(voice: Voice, factor: float) -> Voice:
