@@ -284,6 +284,8 @@ def test_wakeword_numbers_that_arent(tmp_path, capsys, option, value, fragment):
     (["listen", "--duration", "nan"], "argument --duration: must be positive, not nan"),
     (["listen", "--block-ms", "inf"], "argument --block-ms: must be 1 to 1000, not inf"),
     (["evaluate-stream", "--keywords-from", "k", "--negatives", "n", "--seed", "-1"], "argument --seed"),
+    (["record", "hey nova", "--out", "takes", "--seconds", "nan"], "argument --seconds: must be 0.5 to 10, not nan"),
+    (["record", "hey nova", "--out", "takes", "--count", "-2"], "argument --count: must be at least 1, not -2"),
 ])
 def test_other_numbers_that_arent(wav, capsys, argv, fragment):
     assert fragment in _refused([a.replace("{wav}", str(wav)) for a in argv], capsys, wav)
@@ -302,6 +304,20 @@ def test_finite_and_whole():
         with pytest.raises(KwsError) as caught:
             call()
         assert str(caught.value) == message
+
+
+def test_record_makes_no_tree_of_folders(tmp_path, capsys):
+    line = _refused(["record", "hey nova", "--out", tmp_path / "typo" / "takes"], capsys)
+    assert line.endswith("typo does not exist (create it first)") and os.listdir(tmp_path) == []
+
+
+def test_firmware_build_dirs_keep_off_the_inputs(wav, model_dir, capsys):
+    line = _refused(["firmware", "run", wav, "--model", model_dir, "--build-dir", wav.parent], capsys, model_dir, wav)
+    assert line.endswith(f"--build-dir {wav.parent} holds FILE {wav}: name a folder apart from the inputs")
+    inputs = wav.parent / "x.npy"
+    np.save(inputs, np.zeros((1, 49, 10, 1), np.int8))
+    assert "holds --inputs" in _refused(["firmware", "infer", "--model", model_dir, "--inputs", inputs,
+                                         "--build-dir", wav.parent], capsys, model_dir, wav.parent)
 
 
 # --- kws listen and kws firmware infer ------------------------------------------------------------

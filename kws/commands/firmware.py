@@ -143,8 +143,11 @@ def run_infer(args: argparse.Namespace) -> int:
     from ..errors import KwsError
     from ..firmware.infer import build_infer, run_infer as run
 
+    from ..outputs import check_outputs
+
     content = _model_bytes(args.model)
     inputs = _inputs(args.inputs)
+    check_outputs(folders={"--build-dir": args.build_dir}, inputs={"--model": args.model, "--inputs": args.inputs})
     with tempfile.TemporaryDirectory(prefix="kws-firmware-") as tmp:
         image = build_infer(content, args.build_dir or Path(tmp), board=args.board, kernels=args.kernels)
         expected = tuple(image.model.input_shape)
@@ -194,9 +197,13 @@ def run_run(args: argparse.Namespace) -> int:
     from ..model_file import load_model
     from .detect import detector_config
 
+    from ..outputs import check_outputs
+
     model = load_model(args.model)
     config = detector_config(args, model)
     audio = load_audio(args.file, sample_rate=model.mfcc.sample_rate)
+    check_outputs(folders={"--build-dir": args.build_dir},
+                  inputs={"FILE": args.file, "the model": [model.json_path, model.tflite_path]})
     for message in audio.notes:
         note(message)
     with tempfile.TemporaryDirectory(prefix="kws-firmware-") as tmp:

@@ -13,6 +13,7 @@ import numpy as np
 from dsp.config import SAMPLE_RATE
 
 from ..errors import KwsError
+from ..validate import number, whole_number
 
 DESCRIPTION = """\
 Record takes of a wake word from a microphone, for `kws wakeword train --recordings DIR`.
@@ -39,9 +40,12 @@ def register(subparsers) -> None:
                                    description=DESCRIPTION, epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("text", metavar="TEXT", help='what to say, e.g. "hey nova"')
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the takes (created)")
-    parser.add_argument("--count", type=int, default=20, metavar="N", help="takes to record (default 20)")
-    parser.add_argument("--seconds", type=float, default=2.0, metavar="S", help="length of each take (default 2)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="folder for the takes (made in an existing folder if missing)")
+    parser.add_argument("--count", type=whole_number(low=1), default=20, metavar="N",
+                        help="takes to record (default 20)")
+    parser.add_argument("--seconds", type=number(low=0.5, high=10), default=2.0, metavar="S",
+                        help="length of each take, 0.5 to 10 (default 2)")
     parser.add_argument("--device", metavar="D", help="input device index or name (default: the system's)")
     parser.set_defaults(run=run)
 
@@ -69,14 +73,11 @@ def check_take(samples: np.ndarray) -> tuple[np.ndarray | None, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.count < 1:
-        raise KwsError(f"--count must be at least 1, not {args.count}")
-    if not 0.5 <= args.seconds <= 10:
-        raise KwsError(f"--seconds must be between 0.5 and 10, not {args.seconds:g}")
+    from ..outputs import check_outputs
+
     if not args.text.strip():
         raise KwsError("nothing to say: TEXT is empty")
-    if args.out.exists() and not args.out.is_dir():
-        raise KwsError(f"--out {args.out} exists and is not a folder")
+    check_outputs(folders={"--out": args.out})
     from ..audio import write_wav
     from ..console import note
     from .devices import import_sounddevice
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     sounddevice = import_sounddevice()
     index, name = choose_device(sounddevice, args.device)
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(exist_ok=True)  # its parent exists (check_outputs): a typo makes no tree of folders
     stem = slug(args.text)
     taken = [int(m.group(1)) for p in args.out.glob(f"{stem}_*.wav") if (m := re.fullmatch(rf"{stem}_(\d+)", p.stem))]
     number = max(taken, default=0)
