@@ -50,14 +50,14 @@ def register(subparsers) -> None:
     data.add_argument("--negatives", required=True, nargs="+", type=Path, metavar="PATH",
                       help="audio without the keywords: files and folders (searched recursively for "
                            "wav/flac/ogg), speech or noise, e.g. LibriSpeech and _background_noise_")
-    data.add_argument("--snr", nargs="+", type=number(), default=[20.0, 10.0, 5.0], metavar="DB",
-                      help="keyword-to-background SNRs in dB, shared equally among the clips (default 20 10 5)")
+    data.add_argument("--snr", nargs="+", type=number(low=-100, high=100), default=[20.0, 10.0, 5.0], metavar="DB",
+                      help="keyword-to-background SNRs in dB (-100 to 100), shared equally among the clips (default 20 10 5)")
     data.add_argument("--minutes", type=number(above=0), default=10.0, metavar="N",
                       help="minutes of negative audio to use (default 10; files taken in a seeded order)")
     data.add_argument("--clips", type=whole_number(low=1), default=200, metavar="N",
                       help="keyword clips to place, drawn at random (default 200; all if fewer)")
-    data.add_argument("--gap", nargs=2, type=number(low=0), default=[2.0, 5.0], metavar=("MIN", "MAX"),
-                      help="seconds of negative audio between clips, uniform (default 2 5)")
+    data.add_argument("--gap", nargs=2, type=number(low=0, high=600), default=[2.0, 5.0], metavar=("MIN", "MAX"),
+                      help="seconds of negative audio between clips, uniform, each 0 to 600 (default 2 5)")
     data.add_argument("--trim-db", type=number(low=0), default=30.0, metavar="DB",
                       help="trim each clip to where it is within DB of its loudest 10 ms, so the clip's "
                            "end is the word's end (default 30; 0 keeps whole clips)")
