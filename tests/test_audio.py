@@ -307,7 +307,8 @@ def test_a_wav_shorter_than_its_header_says_is_truncated(tmp_path):
     path = _cut_wav(tmp_path / "cut.wav", 20000)  # 44-byte header, 19956 of 32000 sample bytes
     with pytest.raises(AudioFileError) as caught:
         load_audio(path)
-    assert str(caught.value) == f"{path} is truncated (its header promises 32000 bytes of samples, the file holds 19956)"
+    assert str(caught.value) == (f"{path} is truncated (its header promises 32000 bytes of samples, "
+                                 "the file holds 19956)")
 
 
 def test_a_truncated_wav_found_in_a_folder_is_skipped_with_a_note(tmp_path, capsys):

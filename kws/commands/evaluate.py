@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
         require_matplotlib()
     model = load_model(args.model)
-    check_outputs(files={"--png": args.png}, inputs={"DIR": args.folder, "the model": [model.json_path, model.tflite_path]})
+    check_outputs(files={"--png": args.png},
+                  inputs={"DIR": args.folder, "the model": [model.json_path, model.tflite_path]})
     try:
         clips, _ = scan(args.folder)
     except FileNotFoundError:

@@ -51,7 +51,8 @@ def register(subparsers) -> None:
                       help="audio without the keywords: files and folders (searched recursively for "
                            "wav/flac/ogg), speech or noise, e.g. LibriSpeech and _background_noise_")
     data.add_argument("--snr", nargs="+", type=number(low=-100, high=100), default=[20.0, 10.0, 5.0], metavar="DB",
-                      help="keyword-to-background SNRs in dB (-100 to 100), shared equally among the clips (default 20 10 5)")
+                      help="keyword-to-background SNRs in dB (-100 to 100), shared equally among the clips "
+                           "(default 20 10 5)")
     data.add_argument("--minutes", type=number(above=0), default=10.0, metavar="N",
                       help="minutes of negative audio to use (default 10; files taken in a seeded order)")
     data.add_argument("--clips", type=whole_number(low=1), default=200, metavar="N",
