@@ -59,7 +59,8 @@ def register(subparsers) -> None:
     train.add_argument("--recordings", metavar="DIR", help="your own recordings of the wake word (see `kws record`)")
     train.add_argument("--target-fa-per-hour", type=number(above=0), default=0.5, metavar="R",
                        help="false accepts per hour the threshold is chosen for (default 0.5)")
-    train.add_argument("--voices", type=whole_number(low=1), metavar="N", help="TTS voices saying the wake word (default 600)")
+    train.add_argument("--voices", type=whole_number(low=1), metavar="N",
+                       help="TTS voices saying the wake word (default 600)")
     train.add_argument("--epochs", type=whole_number(low=1), metavar="N", help="training epochs (default 30)")
     train.add_argument("--learning-rate", type=number(above=0, below=1), metavar="LR",
                        help="peak Adam learning rate, then cosine decay (default 0.003)")
