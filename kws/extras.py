@@ -26,7 +26,7 @@ def missing_modules(extra: str) -> list[str]:
     """The modules of ``extra`` that cannot be imported here."""
     missing = []
     for module in EXTRA_MODULES[extra]:
-        if module in sys.modules:
+        if sys.modules.get(module) is not None:  # None there means "import refused"
             continue
         try:
             found = importlib.util.find_spec(module) is not None
