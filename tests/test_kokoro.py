@@ -229,12 +229,16 @@ def test_kokoro_speaks_16_khz_int16_and_caches(tmp_path, monkeypatch):
 
 
 @needs_kokoro
-def test_kokoro_rate_stretches_and_pitch_keeps_the_duration():
+def test_kokoro_rate_stretches_and_pitch_moves_the_voice_not_the_duration():
     from kws.wakeword.dataset import trim_clip
 
-    def seconds(rate: int, pitch: int) -> float:
-        return len(trim_clip(tts.synthesize("stop", tts.Voice("kokoro", "am_adam", rate, pitch)))) / tts.SAMPLE_RATE
+    def clip(rate: int, pitch: int) -> np.ndarray:
+        return trim_clip(tts.synthesize("hey nova", tts.Voice("kokoro", "am_adam", rate, pitch)))
 
-    normal, slow, high = seconds(100, 100), seconds(140, 100), seconds(100, 112)
-    assert slow > 1.2 * normal
-    assert abs(high - normal) < 0.15 * normal
+    normal, slow, high = clip(100, 100), clip(140, 100), clip(100, 112)
+    assert len(slow) > 1.2 * len(normal)
+    assert abs(len(high) / len(normal) - 1) < 0.15
+    librosa = pytest.importorskip("librosa")
+    f0 = [np.median(librosa.yin(c / 32768.0, fmin=60, fmax=400, sr=tts.SAMPLE_RATE, frame_length=1024))
+          for c in (normal, high)]
+    assert f0[1] > 1.08 * f0[0]
