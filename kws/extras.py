@@ -19,6 +19,7 @@ from .errors import KwsError
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "train": ("tensorflow", "keras", "matplotlib"),
     "plot": ("matplotlib",),
+    "kokoro": ("onnxruntime",),  # kws.wakeword.kokoro's runtime (the model parts serve only its setup)
 }
 
 

