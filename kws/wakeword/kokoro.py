@@ -11,6 +11,12 @@ number of phoneme tokens. The 28 English packs are American (``af_``, ``am_``) a
 (``bf_``, ``bm_``) women and men. A convex blend of two or three packs is a new, plausible
 speaker: ``"af_bella+am_adam@0.35"`` is 65 % af_bella and 35 % am_adam; ``"a+b@0.3+c@0.2"`` gives
 the first pack what the others leave (0.5). The first pack's accent picks the phonemes.
+
+Measured on the 2-core machine (shared, load 4-5): 0.9 s to load the model, then 0.8-1.1x real
+time, 1.1-1.7 s for a one-word clip. pocketsphinx heard "alexa", "yes", "stop" and "Alexa, what
+time is it?" in 19, 26, 16 and 17 of the 28 English packs (28 voice_grid blends with their rates
+and pitches: 19, 25, 9, 18), where the first 28 voices of the default grid (espeak-ng, flite,
+festival, RHVoice, Pico, Piper) gave 8, 12, 8 and 9.
 """
 
 from __future__ import annotations
