@@ -38,9 +38,10 @@ SYNTHESIZE_DESCRIPTION = """\
 Speak words with every installed text-to-speech voice (espeak-ng voices and variants at many
 rates and pitches; flite, festival, RHVoice, Pico, Piper and, with --kokoro-share, Kokoro where
 installed) into OUT in Speech Commands layout, OUT/<word>/<speaker>_nohash_0.wav: one clip
-per voice and word, trimmed to the speech and centred in one second at 16 kHz. Each voice is a fake speaker that the training
-hold-out never holds out, so `kws train --data REAL --data OUT` still validates on real
-speakers only. The ten keywords by default; the shipped model trains with 240 voices.
+per voice and word, trimmed to the speech and centred in one second at 16 kHz. Each voice is a
+fake speaker that the training hold-out never holds out, so `kws train --data REAL --data OUT`
+still validates on real speakers only. The ten keywords by default; the shipped model trains
+with 240 voices.
 """
 
 #: ``kws data download`` NAME that sets up the Kokoro voices rather than download a corpus.
