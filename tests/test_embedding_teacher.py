@@ -95,3 +95,54 @@ def test_teacher_head_learns_and_survives_save_and_load(tmp_path):
     loaded = teacher_module.EmbeddingTeacher.load(tmp_path / "head.npz", cache_dir=tmp_path)
     np.testing.assert_allclose(loaded.logits(audio), logits, rtol=1e-5, atol=1e-5)
     assert teacher.logits(audio[:0]).shape == (0, 3)
+
+
+def test_head_config_round_trips():
+    config = teacher_module.HeadConfig(hidden=(64, 32), dropout=0.1, pooling="mean-max", members=2,
+                                       label_smoothing=0.05, weight_decay=1e-3)
+    assert teacher_module.HeadConfig.from_json(config.to_json()) == config
+    assert teacher_module.HeadConfig.from_json(teacher_module.DEFAULT_HEAD.to_json()) == teacher_module.DEFAULT_HEAD
+
+
+def test_head_trains_on_tiny_synthetic_embeddings():
+    pytest.importorskip("tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 60)
+    embedded = (rng.normal(0, 1, (60, 6, teacher_module.EMBEDDING_DIM))
+                + 3 * np.eye(3)[labels][:, None, :].repeat(32, axis=2)).astype(np.float32)
+    for config in (teacher_module.HeadConfig(hidden=(), epochs=30, batch_size=16),
+                   teacher_module.HeadConfig(hidden=(16,), pooling="flatten-mean-max", members=2, epochs=30,
+                                             batch_size=16, label_smoothing=0.1, weight_decay=1e-3)):
+        head = teacher_module.train_head(embedded, labels, 3, config, seed=1)
+        logits = head.predict(embedded, verbose=0)
+        assert logits.shape == (60, 3) and np.mean(np.argmax(logits, axis=1) == labels) > 0.9
+        rebuilt = teacher_module.build_head(6, 3, config)
+        rebuilt.set_weights(head.get_weights())
+        np.testing.assert_allclose(rebuilt.predict(embedded, verbose=0), logits, rtol=1e-5, atol=1e-5)
+
+
+def test_unknown_pooling_is_one_error():
+    pytest.importorskip("tensorflow")
+    with pytest.raises(KwsError, match="pooling"):
+        teacher_module.build_head(6, 3, teacher_module.HeadConfig(pooling="median"))
+
+
+@needs_models
+def test_saved_heads_load_with_their_config_and_old_ones_as_the_legacy_head(tmp_path):
+    pytest.importorskip("tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from kws.train_loop import save_npz
+
+    config = teacher_module.HeadConfig(hidden=(8,), members=2, pooling="mean-max")
+    head = teacher_module.build_head(6, 3, config)
+    teacher_module.EmbeddingTeacher(head, config=config).save(tmp_path / "new.npz")
+    loaded = teacher_module.EmbeddingTeacher.load(tmp_path / "new.npz")
+    assert loaded.config == config
+    embedded = np.random.default_rng(0).normal(0, 1, (4, 6, teacher_module.EMBEDDING_DIM)).astype(np.float32)
+    np.testing.assert_allclose(loaded.head.predict(embedded, verbose=0), head.predict(embedded, verbose=0), atol=1e-5)
+    # A head saved before HeadConfig existed: its weights and shape only.
+    legacy = teacher_module.build_head(6, 12, teacher_module.LEGACY_HEAD)
+    save_npz(tmp_path / "old.npz", {**{f"w{i:04d}": w for i, w in enumerate(legacy.get_weights())},
+                                    "n_windows": np.array(6), "n_classes": np.array(12)})
+    assert teacher_module.EmbeddingTeacher.load(tmp_path / "old.npz").config == teacher_module.LEGACY_HEAD
