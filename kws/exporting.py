@@ -2,7 +2,9 @@
 
 Stages, all on the run's validation clips (held-out speakers): the Keras float model, the
 TFLite float model, and the TFLite int8 model under LiteRT's reference kernels, fed through
-the exact integer input rule, as the firmware will be.
+the exact integer input rule, as the firmware will be. A k-fold run (``kws train --folds``)
+also gets the accuracy and per-class recall of its test fold, apart from the validation figures
+that chose its epoch.
 """
 
 from __future__ import annotations
@@ -72,6 +74,32 @@ def int8_accuracy(model: "KwsModel | Path", features: np.ndarray, labels: np.nda
     return float(np.mean(predicted == labels)) if len(labels) else float("nan"), predicted
 
 
+def class_recall(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
+    """Recall of each of LABELS (None for a class with no clips)."""
+    recall: dict[str, float | None] = {}
+    for index, label in enumerate(LABELS):
+        mine = labels == index
+        recall[label] = float(np.mean(predicted[mine] == index)) if mine.any() else None
+    return recall
+
+
+def _test_fold_accuracy(run_dir: Path, model, rule: InputRule, in_memory: KwsModel) -> dict[str, Any] | None:
+    """The test-fold figures of a k-fold run (None for other runs): Keras float, int8 and recall."""
+    from .training import evaluate_keras
+
+    path = run_dir / "test.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as archive:
+        features, labels = archive["features"], archive["labels"]
+    if not len(labels):
+        return {"clips": 0}
+    keras_accuracy, _ = evaluate_keras(model, rule.model_input(features), labels)
+    int8, predicted = int8_accuracy(in_memory, features, labels)
+    return {"clips": int(len(labels)), "keras_float": keras_accuracy, "tflite_int8_reference_kernels": int8,
+            "int8_recall": class_recall(labels, predicted)}
+
+
 def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Convert a run's best weights to an int8 kws model; returns the stage accuracies."""
     from .model.dscnn import ARCHITECTURES, count_macs
@@ -117,5 +145,8 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
 
     accuracy = {"validation_clips": int(len(val_labels)), "keras_float": measured(keras_accuracy),
                 "tflite_float": measured(float_accuracy), "tflite_int8_reference_kernels": measured(int8)}
+    test_fold = _test_fold_accuracy(run_dir, model, rule, in_memory)
+    if test_fold is not None:
+        accuracy["test_fold"] = {"fold": config.fold, "folds": config.folds, **test_fold}
     write_model(replace(in_memory, accuracy=accuracy))
     return {"model": str(out), "bytes": len(tflite_int8), "accuracy": accuracy}

@@ -30,8 +30,8 @@ from dsp.config import SAMPLE_RATE
 
 from .atomic import write_file_atomically
 from .data.augment import AugmentConfig, augment_audio, mask_features
-from .data.speech_commands import (KEYWORDS, LABELS, SILENCE, UNKNOWN, Clip, assign_splits, has_official_lists,
-                                   scan, speaker_holdout)
+from .data.speech_commands import (KEYWORDS, LABELS, SILENCE, UNKNOWN, Clip, assign_splits, fold_split,
+                                   has_official_lists, scan, speaker_holdout)
 from .errors import KwsError
 from .input_rule import InputRule
 from .teachers import EMBEDDING, describe_teacher
@@ -61,6 +61,11 @@ class TrainConfig:
     temperature: float = 4.0
     alpha: float = 0.3  # weight of the hard-label loss when distilling
     mixup: float = 0.0  # Beta concentration of mixup on each batch (0 = off); see kws.model.distill
+    # k-fold validation by speakers (kws.data.speech_commands.fold_split): with folds >= 2, fold
+    # `fold` is the test fold, reported apart and never trained on or chosen on, and
+    # validation_percent is the share of the other speakers that picks the best epoch
+    folds: int = 0
+    fold: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     mfcc: MfccConfig = field(default_factory=MfccConfig)
 
@@ -69,6 +74,9 @@ class TrainConfig:
         values["data"] = list(self.data)
         values["augment"] = self.augment.to_dict()
         values["mfcc"] = self.mfcc.to_dict()
+        if not self.folds:
+            # Without folds the config (and so every run and model file) reads as it did before them.
+            del values["folds"], values["fold"]
         return values
 
     @classmethod
@@ -103,6 +111,10 @@ class PreparedData:
     calibration: np.ndarray  # (c, frames, n_mfcc) float model inputs
     calibration_paths: list[str]
     split: dict[str, Any]
+    # the test fold of a k-fold run (empty otherwise): clean q8.7 features, labels, files
+    test_features: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.int16))
+    test_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    test_paths: list[str] = field(default_factory=list)
 
 
 def _load_audio_matrix(paths: list[Path], clip_samples: int, sample_rate: int) -> np.ndarray:
@@ -157,7 +169,17 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
         raise KwsError("no _background_noise_ folder in the training data: it is needed for silence and augmentation")
     clips = _limit(clips, config.max_clips_per_label)
     roots = [Path(r) for r in config.data]
-    if any(has_official_lists(r) for r in roots):
+    test: list[Clip] = []
+    if config.folds:
+        check_folds(config)
+        if any(has_official_lists(r) for r in roots):
+            raise KwsError("--folds splits speakers by hash: it cannot be used with a corpus that has official "
+                           "validation/testing lists")
+        train, held, test = fold_split(clips, folds=config.folds, fold=config.fold,
+                                       inner_percent=config.validation_percent)
+        method = (f"speaker folds: fold {config.fold} of {config.folds} is the test fold; "
+                  f"{config.validation_percent:g}% of the other speakers validate (choose the epoch)")
+    elif any(has_official_lists(r) for r in roots):
         # A full corpus: its own lists decide, and its testing split is never trained on.
         splits = assign_splits(clips, roots)
         train, held = splits["training"], splits["validation"]
@@ -168,6 +190,7 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
         train, held = speaker_holdout(clips, percent=config.validation_percent)
         method = f"speaker hash, {config.validation_percent:g}% of speakers held out"
     val = _balanced_validation(held)
+    test = _balanced_validation(test)
     missing = [label for label in LABELS if label != SILENCE and not any(c.label == label for c in train)]
     if missing:
         raise KwsError(f"the training data has no clips of: {', '.join(missing)}")
@@ -189,22 +212,24 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
     # Pinned calibration set: evenly spaced training clips in path order (already sorted).
     step = max(1, len(speech) // max(1, config.calibration_clips))
     calibration_index = np.arange(0, len(speech), step)[: config.calibration_clips]
-    val_features = (clip_features([c.path for c in val], config=config.mfcc, clip_samples=config.clip_samples,
-                                  cache_dir=cache_dir, progress=progress)
-                    if val else np.zeros((0, *config.mfcc.window_shape(config.clip_samples)), np.int16))
-    val_labels = [label_index[c.label] for c in val]
-    val_audio = _load_audio_matrix([c.path for c in val], config.clip_samples, sample_rate)
-    generated_silence = 0
-    if val and not any(c.label == SILENCE for c in val):
-        # Corpora without ready-cut silence (the official archives): validate _silence_ on
-        # background-noise clips made with a fixed seed, as many as an average keyword has.
-        generated_silence = max(1, int(round(np.mean([sum(c.label == k for c in val) for k in KEYWORDS]))))
-        rng = np.random.default_rng(20171)
-        quiet = augment_audio(np.zeros((generated_silence, config.clip_samples), np.int16),
-                              np.ones(generated_silence, bool), noise, rng, config.augment, sample_rate)
-        val_features = np.concatenate([val_features, mfcc_q15_clips(quiet, config.mfcc)])
-        val_audio = np.concatenate([val_audio, quiet])
-        val_labels += [label_index[SILENCE]] * generated_silence
+    val_features, val_audio, val_labels, generated_silence = _held_out_set(val, config, noise, cache_dir=cache_dir,
+                                                                            progress=progress)
+    split = {
+        "method": method,
+        "generated_validation_silence": generated_silence,
+        "training_clips": len(train), "validation_clips": len(val),
+        "training_speakers": len({c.speaker for c in train if c.speaker}),
+        "validation_speakers": sorted({c.speaker for c in val if c.speaker}),
+    }
+    fold_test: dict[str, Any] = {}
+    if config.folds:
+        test_features, _, test_labels, test_silence = _held_out_set(test, config, noise, cache_dir=cache_dir,
+                                                                     progress=progress)
+        fold_test = {"test_features": test_features, "test_labels": test_labels,
+                     "test_paths": [str(c.path) for c in test]}
+        split.update({"folds": config.folds, "fold": config.fold, "inner_validation_percent": config.validation_percent,
+                      "test_clips": len(test), "generated_test_silence": test_silence,
+                      "test_speakers": sorted({c.speaker for c in test if c.speaker})})
     return PreparedData(
         train_audio=train_audio,
         train_labels=np.array([label_index[c.label] for c in speech]),
@@ -212,19 +237,53 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
         noise=noise,
         val_features=val_features,
         val_audio=val_audio,
-        val_labels=np.array(val_labels, dtype=int),
+        val_labels=val_labels,
         val_paths=[str(c.path) for c in val],
         rule=rule,
         calibration=rule.model_input(clean_train[calibration_index]),
         calibration_paths=[str(speech[i].path) for i in calibration_index],
-        split={
-            "method": method,
-            "generated_validation_silence": generated_silence,
-            "training_clips": len(train), "validation_clips": len(val),
-            "training_speakers": len({c.speaker for c in train if c.speaker}),
-            "validation_speakers": sorted({c.speaker for c in val if c.speaker}),
-        },
+        split=split,
+        **fold_test,
     )
+
+
+def check_folds(config: TrainConfig) -> None:
+    """Refuse a fold selection that cannot work, before anything is written."""
+    if config.folds == 0 and config.fold == 0:
+        return
+    if config.folds == 0:
+        raise KwsError("--fold needs --folds K")
+    if config.folds < 2:
+        raise KwsError(f"--folds must be at least 2, not {config.folds}")
+    if not 0 <= config.fold < config.folds:
+        raise KwsError(f"--fold must be 0 .. {config.folds - 1} with --folds {config.folds}, not {config.fold}")
+
+
+def _held_out_set(clips: list[Clip], config: TrainConfig, noise: list[np.ndarray], *, cache_dir: Path | None,
+                  progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Clean q8.7 features, int16 audio and labels of held-out clips, and how many _silence_
+    clips were generated for a corpus that has none ready-cut."""
+    from .data.feature_cache import clip_features
+
+    sample_rate = config.mfcc.sample_rate
+    label_index = {label: i for i, label in enumerate(LABELS)}
+    features = (clip_features([c.path for c in clips], config=config.mfcc, clip_samples=config.clip_samples,
+                              cache_dir=cache_dir, progress=progress)
+                if clips else np.zeros((0, *config.mfcc.window_shape(config.clip_samples)), np.int16))
+    labels = [label_index[c.label] for c in clips]
+    audio = _load_audio_matrix([c.path for c in clips], config.clip_samples, sample_rate)
+    generated_silence = 0
+    if clips and not any(c.label == SILENCE for c in clips):
+        # Corpora without ready-cut silence (the official archives): validate _silence_ on
+        # background-noise clips made with a fixed seed, as many as an average keyword has.
+        generated_silence = max(1, int(round(np.mean([sum(c.label == k for c in clips) for k in KEYWORDS]))))
+        rng = np.random.default_rng(20171)
+        quiet = augment_audio(np.zeros((generated_silence, config.clip_samples), np.int16),
+                              np.ones(generated_silence, bool), noise, rng, config.augment, sample_rate)
+        features = np.concatenate([features, mfcc_q15_clips(quiet, config.mfcc)])
+        audio = np.concatenate([audio, quiet])
+        labels += [label_index[SILENCE]] * generated_silence
+    return features, audio, np.array(labels, dtype=int), generated_silence
 
 
 def _epoch_composition(data: PreparedData, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -414,6 +473,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     import keras
 
     check_strategy(distribute)
+    check_folds(config)
     if config.teacher == EMBEDDING:
         if config.mixup > 0:
             raise KwsError("the embedding teacher labels each clip once, unblended: distil from it without --mixup")
@@ -434,7 +494,10 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     keras.utils.set_random_seed(config.seed)
     started = time.time()
     data = prepare_data(config, cache_dir=cache_dir, progress=progress)
-    write_file_atomically(run_dir / "split.json", (json.dumps({**data.split, "validation_files": data.val_paths}, indent=2) + "\n").encode())
+    split = {**data.split, "validation_files": data.val_paths}
+    if config.folds:
+        split["test_files"] = data.test_paths
+    write_file_atomically(run_dir / "split.json", (json.dumps(split, indent=2) + "\n").encode())
     log(f"data: {len(data.train_audio)} training clips + silence, {len(data.val_labels)} validation clips "
         f"({len(data.split['validation_speakers'])} held-out speakers), prepared in {time.time() - started:.0f} s")
 
@@ -498,6 +561,12 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         "calibration_files": data.calibration_paths,
         "train_seconds": time.time() - started,
     }
+    if config.folds:
+        # Measured once, after training: nothing above looked at the test fold.
+        metrics["keras_float_test_accuracy"], _ = evaluate_keras(best_model, data.rule.model_input(data.test_features),
+                                                                 data.test_labels)
+        metrics["test_clips"] = int(len(data.test_labels))
+        save_npz(run_dir / "test.npz", {"features": data.test_features, "labels": data.test_labels})
     write_file_atomically(run_dir / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
     save_npz(run_dir / "calibration.npz", {"inputs": data.calibration})
     save_npz(run_dir / "validation.npz", {"features": data.val_features, "labels": data.val_labels})

@@ -6,7 +6,9 @@ import numpy as np
 from corpus import make_corpus
 
 from kws.data.augment import AugmentConfig, augment_audio, mask_features
-from kws.data.speech_commands import LABELS, SILENCE, UNKNOWN, assign_splits, hash_split, scan, speaker_holdout
+import pytest
+from kws.data.speech_commands import (LABELS, SILENCE, UNKNOWN, Clip, assign_splits, fold_split, hash_split, scan,
+                                      speaker_fold, speaker_holdout)
 from kws.input_rule import InputRule
 
 
@@ -53,6 +55,44 @@ def test_speaker_holdout_never_splits_a_speaker(tmp_path):
     kept, held = speaker_holdout(clips, percent=30)
     assert held and kept
     assert not {c.speaker for c in kept} & {c.speaker for c in held}
+
+
+def _fake_clips(speakers: int, takes: int = 3) -> list[Clip]:
+    """Clips of ``speakers`` speakers (and some speaker-less silence), no audio needed."""
+    from pathlib import Path
+
+    clips = [Clip(Path(f"/sc/yes/{s:08x}_nohash_{t}.wav"), "yes", "yes", f"{s:08x}")
+             for s in range(speakers) for t in range(takes)]
+    return clips + [Clip(Path(f"/sc/_silence_/{n}.wav"), SILENCE, "", "") for n in range(20)]
+
+
+def test_speaker_folds_cover_every_speaker_once_and_are_stable():
+    clips = _fake_clips(300)
+    folds = 5
+    tested: list[Clip] = []
+    for fold in range(folds):
+        train, inner, test = fold_split(clips, folds=folds, fold=fold, inner_percent=20)
+        assert sorted(train + inner + test, key=str) == sorted(clips, key=str)
+        groups = [{c.group for c in part} for part in (train, inner, test)]
+        assert not groups[0] & groups[1] and not groups[0] & groups[2] and not groups[1] & groups[2]
+        assert all(speaker_fold(c.group, folds=folds) == fold for c in test)
+        assert all(speaker_fold(c.group, folds=folds) != fold for c in train + inner)  # the inner split too
+        assert 0.1 < len({c.speaker for c in inner}) / 240 < 0.3  # about 20 % of the other speakers
+        tested += test
+    # Every clip (so every speaker, all its clips) is in exactly one test fold.
+    assert sorted(tested, key=str) == sorted(clips, key=str)
+    sizes = [sum(speaker_fold(f"{s:08x}", folds=folds) == k for s in range(300)) for k in range(folds)]
+    assert min(sizes) > 40
+    # Stable: a speaker's fold depends on its id only, not on the rest of the corpus.
+    assert [speaker_fold(c.group, folds=folds) for c in clips[:30]] == \
+        [speaker_fold(c.group, folds=folds) for c in _fake_clips(10)[:30]]
+    assert speaker_fold("c0ffee00", folds=5) == speaker_fold("c0ffee00", folds=5)
+
+
+def test_fold_split_refuses_impossible_folds():
+    for folds, fold in ((1, 0), (5, 5), (5, -1)):
+        with pytest.raises(ValueError):
+            fold_split(_fake_clips(3), folds=folds, fold=fold, inner_percent=20)
 
 
 def test_augmentation_is_seeded():

@@ -66,6 +66,49 @@ def test_validation_speakers_are_held_out(quick_run):
     assert not held & {c.speaker for c in train}
 
 
+def test_a_run_without_folds_records_no_folds(quick_run):
+    """The fold settings appear only in k-fold runs: other runs and models read as before."""
+    run_dir, model_path = quick_run
+    assert "folds" not in json.loads((run_dir / "config.json").read_text())
+    assert "test_fold" not in json.loads(model_path.read_text())["accuracy"]
+    assert not (run_dir / "test.npz").exists()
+
+
+def test_fold_run_tests_on_a_fold_it_never_saw(corpus, tmp_path, capsys):
+    """--folds K --fold I: fold I is tested apart, the epoch is chosen on other speakers."""
+    from kws.data.speech_commands import scan, speaker_fold
+
+    clips, _ = scan(corpus)
+    fold = speaker_fold(clips[0].group, folds=3)  # a fold that has speakers
+    run_dir, model = tmp_path / "run", tmp_path / "fold.json"
+    assert main(["train", "--quick", "--data", str(corpus), "--run", str(run_dir), "--export", str(model),
+                 "--folds", "3", "--fold", str(fold), "--validation-percent", "34", "--cache", str(tmp_path / "cache"),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"test fold {fold} of 3" in out
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["folds"], config["fold"]) == (3, fold)
+    split = json.loads((run_dir / "split.json").read_text())
+    assert (split["folds"], split["fold"], split["inner_validation_percent"]) == (3, fold, 34)
+    test_speakers = set(split["test_speakers"])
+    assert test_speakers and split["test_files"]
+    assert {speaker_fold(s, folds=3) for s in test_speakers} == {fold}
+    assert not test_speakers & set(split["validation_speakers"])
+    assert all(Path(p).stem.split("_nohash_")[0] in test_speakers for p in split["test_files"])
+    assert not {Path(p) for p in split["test_files"]} & {Path(p) for p in split["validation_files"]}
+    test = json.loads(model.read_text())["accuracy"]["test_fold"]
+    clips = split["test_clips"] + split["generated_test_silence"]
+    assert (test["fold"], test["folds"], test["clips"]) == (fold, 3, clips)
+    assert 0 <= test["tflite_int8_reference_kernels"] <= 1 and set(test["int8_recall"]) == set(LABELS)
+
+
+@pytest.mark.parametrize("flags", [["--folds", "3", "--fold", "3"], ["--fold", "1"], ["--folds", "1"]])
+def test_impossible_folds_are_refused(corpus, tmp_path, capsys, flags):
+    code = main(["train", "--quick", "--data", str(corpus), "--run", str(tmp_path / "run"), "--no-progress", *flags])
+    assert "fold" in assert_one_error_line(code, capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
+
+
 def test_exported_model_is_int8_batch1_in_the_firmware_op_set(quick_run):
     from kws.model_file import load_model
 

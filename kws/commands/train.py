@@ -14,7 +14,10 @@ standard layout. Settings come from an optional config file (JSON or TOML, the f
 kws.training.TrainConfig), then from flags. The run directory gets config.json, labels.json,
 split.json, history.csv, checkpoints, metrics.json, curves.png and confusion.png; run the
 same command again to resume an interrupted run. Validation holds out speakers, never clips
-of a training speaker. Then `kws export RUN` makes the int8 model.
+of a training speaker. With --folds K --fold I the speakers are split into K folds: fold I is
+the test fold (never trained on, never used to choose the epoch), --validation-percent of the
+other speakers choose the epoch (benchmarks/bench_kfold.py runs every fold). Then
+`kws export RUN` makes the int8 model.
 """
 
 DISTILL_DESCRIPTION = """\
@@ -36,7 +39,14 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--validation-percent", type=float, help="share of speakers held out (0: train on all)")
+    parser.add_argument("--validation-percent", type=float,
+                        help="share of speakers held out (0: train on all); with --folds, share of the "
+                             "speakers outside the test fold that choose the best epoch")
+    parser.add_argument("--folds", type=int, metavar="K",
+                        help="k-fold validation by speakers: split them into K folds by a salted hash")
+    parser.add_argument("--fold", type=int, metavar="I",
+                        help="with --folds: fold I (0..K-1) is the test fold, never trained on nor chosen on; "
+                             "kws export reports its accuracy apart")
     parser.add_argument("--export", metavar="OUT.json", type=Path, help="export the int8 model here when done")
     parser.add_argument("--quick", action="store_true",
                         help="a small smoke run (20 clips a label, 3 epochs) to check the setup")
@@ -104,7 +114,7 @@ def _teacher(names: list[str]) -> str:
 def build_config(args: argparse.Namespace):
     from dataclasses import replace
 
-    from ..training import TrainConfig
+    from ..training import TrainConfig, check_folds
 
     values = _read_config_file(args.config) if args.config else {}
     try:
@@ -117,11 +127,12 @@ def build_config(args: argparse.Namespace):
         "learning_rate": args.learning_rate, "seed": args.seed, "validation_percent": args.validation_percent,
         "teacher": _teacher(args.teacher) if args.teacher else None,
         "temperature": getattr(args, "temperature", None), "alpha": getattr(args, "alpha", None),
-        "mixup": getattr(args, "mixup", None),
+        "mixup": getattr(args, "mixup", None), "folds": args.folds, "fold": args.fold,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if config.mixup < 0:
         raise KwsError(f"--mixup must be 0 (off) or positive, not {config.mixup:g}")
+    check_folds(config)
     if not config.data:
         config = replace(config, data=tuple(_default_data()))
     if args.quick:
@@ -138,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
     # Before the config file is read or anything is written: a missing extra is the first thing said.
     require_extra("train", what=f"kws {'distill' if args.distill else 'train'}")
     config = build_config(args)
-    run_dir = args.run_dir or Path("runs") / f"{config.architecture}{_distilled_suffix(config.teacher)}-seed{config.seed}"
+    fold = f"-fold{config.fold}of{config.folds}" if config.folds else ""
+    name = f"{config.architecture}{_distilled_suffix(config.teacher)}-seed{config.seed}{fold}"
+    run_dir = args.run_dir or Path("runs") / name
     import_tensorflow(what="kws train")
     from ..training import train
 
@@ -146,6 +159,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained {run_dir}: {metrics['architecture']}, {metrics['parameters']} parameters, "
           f"validation accuracy {metrics['keras_float_val_accuracy']:.4f} (Keras float, best epoch {metrics['best_epoch']})"
           if metrics["validation_clips"] else f"trained {run_dir}: {metrics['architecture']}, no speakers held out")
+    if "test_clips" in metrics:
+        print(f"test fold {config.fold} of {config.folds}: {metrics['test_clips']} clips, Keras float accuracy "
+              f"{metrics['keras_float_test_accuracy']:.4f}")
     if args.export:
         from ..exporting import export_run
 
@@ -166,7 +182,11 @@ def _print_export(result: dict) -> None:
     accuracy = result["accuracy"]
     if not accuracy["validation_clips"]:
         print(f"wrote {result['model']} ({result['bytes']} bytes int8); no speakers were held out, so no accuracy")
-        return
-    print(f"wrote {result['model']} ({result['bytes']} bytes int8); accuracy on {accuracy['validation_clips']} "
-          f"validation clips: Keras float {accuracy['keras_float']:.4f}, TFLite float {accuracy['tflite_float']:.4f}, "
-          f"TFLite int8 {accuracy['tflite_int8_reference_kernels']:.4f}")
+    else:
+        print(f"wrote {result['model']} ({result['bytes']} bytes int8); accuracy on {accuracy['validation_clips']} "
+              f"validation clips: Keras float {accuracy['keras_float']:.4f}, TFLite float {accuracy['tflite_float']:.4f}, "
+              f"TFLite int8 {accuracy['tflite_int8_reference_kernels']:.4f}")
+    test = accuracy.get("test_fold")
+    if test and test["clips"]:
+        print(f"test fold {test['fold']} of {test['folds']} ({test['clips']} clips, never trained or chosen on): "
+              f"Keras float {test['keras_float']:.4f}, TFLite int8 {test['tflite_int8_reference_kernels']:.4f}")

@@ -159,3 +159,34 @@ def is_held_out(group: str, *, percent: float, salt: str = "kws-holdout") -> boo
     """Whether :func:`speaker_holdout` holds out the speaker (group) ``group``."""
     digest = int(hashlib.sha1(f"{salt}:{group}".encode("utf-8")).hexdigest(), 16)
     return digest % 10000 < percent * 100
+
+
+def speaker_fold(group: str, *, folds: int, salt: str = "kws-fold") -> int:
+    """The fold (0 .. ``folds`` - 1) of a speaker (group): a salted hash, so stable as the corpus
+    grows, and every speaker in exactly one fold with all its clips."""
+    digest = int(hashlib.sha1(f"{salt}:{group}".encode("utf-8")).hexdigest(), 16)
+    return digest % folds
+
+
+def fold_split(clips: Sequence[Clip], *, folds: int, fold: int,
+               inner_percent: float) -> tuple[list[Clip], list[Clip], list[Clip]]:
+    """(training, inner validation, test) for k-fold validation by speakers.
+
+    Fold ``fold`` is the test fold: never trained on, never used to choose anything. Of the
+    other speakers about ``inner_percent`` % are the inner validation set, on which a run picks
+    its best epoch; the salt differs from the folds' so that the inner share is spread evenly
+    over the other folds.
+    """
+    if folds < 2 or not 0 <= fold < folds:
+        raise ValueError(f"fold {fold} of {folds}: need at least 2 folds and 0 <= fold < folds")
+    train: list[Clip] = []
+    inner: list[Clip] = []
+    test: list[Clip] = []
+    for clip in clips:
+        if speaker_fold(clip.group, folds=folds) == fold:
+            test.append(clip)
+        elif is_held_out(clip.group, percent=inner_percent, salt="kws-inner"):
+            inner.append(clip)
+        else:
+            train.append(clip)
+    return train, inner, test
