@@ -11,10 +11,11 @@ code nor its wake-word heads, which are non-commercial:
 
 A clip is padded with :data:`PAD_SECONDS` of zeros at either end, so that its windows cover
 it with a margin wherever the word is: a one-second clip gives 6 windows, (n, 6, 96). The
-head (:func:`build_head`: the windows flattened, one hidden layer) is trained on a run's own
-training clips, clean and augmented; its logits are the soft targets the DS-CNN student learns
-from. Embeddings are cached on disk by the content of the audio (:func:`cached_embeddings`),
-so a resumed run or another seed on the same clips does not compute them again.
+head (:data:`DEFAULT_HEAD`: three MLPs on the flattened windows, their logits averaged) is
+trained on a run's own training clips, clean and augmented; its logits are the soft targets the
+DS-CNN student learns from. Embeddings are cached on disk by the content of the audio
+(:func:`cached_embeddings`), so a resumed run or another seed on the same clips does not
+compute them again.
 """
 
 from __future__ import annotations
@@ -40,10 +41,6 @@ MODEL_SHA256 = {
     "melspectrogram.tflite": "96fa0adccb6e8cf95cb14465409a1a2898ee4a96a85bb9ed3c7eb0e68bf163e8",
     "embedding_model.tflite": "c0aea21eb84a4ce90a08c870da41b7a7173b45269e6a3207c71d67c40f3a59d8",
 }
-DESCRIPTION = ("speech embedding teacher: Google's speech_embedding (openWakeWord's melspectrogram and "
-               f"embedding_model from PyPI {PACKAGE}, Apache-2.0) with an MLP head trained on this run's "
-               "training clips")
-
 MEL_BANDS = 32
 WINDOW_FRAMES = 76  # 0.76 s of 10 ms mel frames
 WINDOW_STEP = 8  # 80 ms
@@ -212,8 +209,14 @@ class HeadConfig:
 #: maximum (where it lies does not); ``flatten-mean-max``: both.
 POOLINGS = ("flatten", "mean-max", "flatten-mean-max")
 #: The head every run saved before :class:`HeadConfig` existed (its .npz has no ``head_config``).
-LEGACY_HEAD = HeadConfig()
-DEFAULT_HEAD = HeadConfig()
+LEGACY_HEAD = HeadConfig(members=1)
+#: Three of the legacy heads, averaged: on the inner folds 90.5 % class-balanced against 88.1 %
+#: for one, NLL 0.417 against 0.548; wider (512, dropout 0.5) heads did no better.
+DEFAULT_HEAD = HeadConfig(members=3)
+#: What taught a student, as its run and model file record it (the head's settings included).
+DESCRIPTION = ("speech embedding teacher: Google's speech_embedding (openWakeWord's melspectrogram and "
+               f"embedding_model from PyPI {PACKAGE}, Apache-2.0) with a head trained on this run's "
+               f"training clips, {DEFAULT_HEAD.to_json()}")
 
 
 def _pool(x, pooling: str):
@@ -252,7 +255,8 @@ def _assemble(members: list):
 
 def build_head(n_windows: int, n_classes: int, config: HeadConfig = DEFAULT_HEAD):
     """Windows' embeddings (n, windows, 96) -> logits (n, classes), untrained."""
-    return _assemble([_build_member(n_windows, n_classes, config, f"embedding_head_{j}") for j in range(config.members)])
+    members = [_build_member(n_windows, n_classes, config, f"embedding_head_{j}") for j in range(config.members)]
+    return _assemble(members)
 
 
 def train_head(embedded: np.ndarray, labels: np.ndarray, n_classes: int, config: HeadConfig = DEFAULT_HEAD, *,
@@ -317,7 +321,8 @@ class EmbeddingTeacher:
         from ..train_loop import save_npz
 
         save_npz(path, {**{f"w{i:04d}": w for i, w in enumerate(self.head.get_weights())},
-                        "n_windows": np.array(self.head.input_shape[1]), "n_classes": np.array(self.head.output_shape[-1]),
+                        "n_windows": np.array(self.head.input_shape[1]),
+                        "n_classes": np.array(self.head.output_shape[-1]),
                         "head_config": np.array(self.config.to_json())})
 
     @classmethod
