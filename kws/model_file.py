@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -143,7 +143,7 @@ def resolve_model_path(path: Path | str | None) -> Path:
 # ---------------------------------------------------------------------------------- the flatbuffer
 
 @dataclass(frozen=True)
-class _Signature:
+class FlatbufferSignature:
     """What the flatbuffer itself says of its input and output."""
 
     input_shape: tuple[int, ...]
@@ -152,7 +152,9 @@ class _Signature:
     output: Quantization
 
 
-def _signature(tflite: bytes, where: Path) -> _Signature:
+def flatbuffer_signature(tflite: bytes, where: Path) -> FlatbufferSignature:
+    """Read what ``tflite`` says of its input and output; one KwsError naming ``where`` if it is
+    not a flatbuffer LiteRT can load (also the check ``kws firmware infer`` makes of a bare .tflite)."""
     from ai_edge_litert.interpreter import Interpreter
 
     try:
@@ -163,8 +165,8 @@ def _signature(tflite: bytes, where: Path) -> _Signature:
     if len(inputs) != 1 or len(outputs) != 1:
         raise KwsError(f"{where} must have one input and one output tensor, not {len(inputs)} and {len(outputs)}")
     (in_scale, in_zero), (out_scale, out_zero) = inputs[0]["quantization"], outputs[0]["quantization"]
-    return _Signature(tuple(int(s) for s in inputs[0]["shape"]), tuple(int(s) for s in outputs[0]["shape"]),
-                      Quantization(float(in_scale), int(in_zero)), Quantization(float(out_scale), int(out_zero)))
+    return FlatbufferSignature(tuple(int(s) for s in inputs[0]["shape"]), tuple(int(s) for s in outputs[0]["shape"]),
+                               Quantization(float(in_scale), int(in_zero)), Quantization(float(out_scale), int(out_zero)))
 
 
 # ---------------------------------------------------------------------------------- building
@@ -177,13 +179,12 @@ def new_model(json_path: Path | str, tflite: bytes, *, name: str, labels: tuple[
     """A model in memory, its quantisation read from ``tflite`` and everything checked as
     :func:`load_model` checks a file; both recipes make their models here."""
     json_path = Path(json_path)
-    model = KwsModel(json_path=json_path, tflite_path=json_path.with_suffix(".tflite"), tflite=tflite, name=name, labels=tuple(labels), input=input,
-                     input_rule=input_rule, input_quantization=Quantization(1.0, 0),
-                     output_quantization=Quantization(1.0, 0), detector=detector, credits=credits,
-                     architecture=architecture, training=training, accuracy=accuracy, calibration=calibration,
-                     report=report)
-    signature = _signature(tflite, json_path.with_suffix(".tflite"))
-    model = replace(model, input_quantization=signature.input, output_quantization=signature.output)
+    signature = flatbuffer_signature(tflite, json_path.with_suffix(".tflite"))
+    model = KwsModel(json_path=json_path, tflite_path=json_path.with_suffix(".tflite"), tflite=tflite, name=name,
+                     labels=tuple(labels), input=input, input_rule=input_rule,
+                     input_quantization=signature.input, output_quantization=signature.output,
+                     detector=detector, credits=credits, architecture=architecture, training=training,
+                     accuracy=accuracy, calibration=calibration, report=report)
     _check(model, signature)
     return model
 
@@ -274,7 +275,7 @@ def model_from_document(json_path: Path, tflite: bytes, document: Mapping[str, A
         accuracy=_optional(document, "accuracy", json_path, dict), calibration=calibration,
         report=_optional(document, "wakeword_report", json_path, dict),
         extra={key: value for key, value in document.items() if key not in _SECTIONS})
-    signature = _signature(tflite, model.tflite_path)
+    signature = flatbuffer_signature(tflite, model.tflite_path)
     if (signature.input, signature.output) != (model.input_quantization, model.output_quantization):
         raise KwsError(f"{json_path}: its quantization section disagrees with the flatbuffer's "
                        f"({signature.input}, {signature.output})")
@@ -282,7 +283,7 @@ def model_from_document(json_path: Path, tflite: bytes, document: Mapping[str, A
     return model
 
 
-def _check(model: KwsModel, signature: _Signature) -> None:
+def _check(model: KwsModel, signature: FlatbufferSignature) -> None:
     """The facts the description and the flatbuffer must agree on."""
     where = model.json_path
     expected_input = (1, *model.input.window_shape, 1)

@@ -106,7 +106,7 @@ def run_setup(args: argparse.Namespace) -> int:
 
 def _model_bytes(model: str) -> bytes:
     from ..errors import KwsError
-    from ..model_file import _signature, load_model
+    from ..model_file import flatbuffer_signature, load_model
 
     path = Path(model)
     if path.suffix == ".tflite" and not path.with_suffix(".json").exists():
@@ -116,7 +116,7 @@ def _model_bytes(model: str) -> bytes:
             raise KwsError(f"cannot read {path}: {error.strerror or error}") from None
         if not content:
             raise KwsError(f"{path} is empty (0 bytes)")
-        _signature(content, path)  # the model reader's check of a bare flatbuffer: one line if it is not one
+        flatbuffer_signature(content, path)  # the model reader's check of a bare flatbuffer: one line if it is not one
         return content
     return load_model(path).tflite
 
