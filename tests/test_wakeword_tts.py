@@ -152,7 +152,7 @@ def test_piper_pitch_moves_the_voice_and_keeps_the_duration():
     librosa = pytest.importorskip("librosa")
 
     def f0_and_length(pitch):
-        clips = [tts._synthesize_uncached("hey nova", tts.Voice("piper", "joe", 100, pitch)) for _ in range(2)]
+        clips = [tts._synthesize_uncached("hey nova", tts.Voice("piper", "joe", 100, pitch)) for _ in range(4)]
         f0 = [np.median(librosa.yin(c / 32768.0, fmin=60, fmax=400, sr=tts.SAMPLE_RATE, frame_length=1024))
               for c in clips]
         return np.mean(f0), np.mean([len(c) for c in clips])
