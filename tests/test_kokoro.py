@@ -132,8 +132,13 @@ def test_the_grid_shares_out_blended_kokoro_speakers(monkeypatch):
     assert all(b[0][1] >= 0.3 and len({p for p, _ in b}) == len(b) for b in blends)
     assert all(85 <= v.rate <= 125 and 90 <= v.pitch <= 112 for v in ours)
     assert tts.voice_grid(200, seed=1, kokoro_share=0.3) == grid  # seeded
-    with pytest.raises(KwsError, match="at most 0.55"):
-        tts.voice_grid(10, seed=0, kokoro_share=0.9)
+    # Beyond what the other engines leave (0.55), they shrink in proportion; 1 is Kokoro alone.
+    mostly = tts.voice_grid(200, seed=1, kokoro_share=0.9)
+    assert sum(v.engine == "kokoro" for v in mostly) == 180
+    alone = tts.voice_grid(50, seed=1, kokoro_share=1.0)
+    assert {v.engine for v in alone} == {"kokoro"} and len(alone) == 50
+    with pytest.raises(KwsError, match="between 0 and 1"):
+        tts.voice_grid(10, seed=0, kokoro_share=1.5)
 
 
 # --- setup (made-up files, nothing downloaded) ------------------------------------------------

@@ -78,7 +78,7 @@ def test_credits_of_real_folders_only():
     (["--voices", "0"], "--voices must be at least 1"),
     (["--words", "a/b"], "not a usable word"),
     (["--kokoro-share", "1.5"], "--kokoro-share must be between 0 and 1"),
-    (["--kokoro-share", "0.9"], "add up to at most 1"),
+    (["--kokoro-share", "nan"], "--kokoro-share must be between 0 and 1"),
 ])
 def test_synthesize_refuses_bad_arguments(tmp_path, capsys, argv, message):
     """Refused before any voice speaks: nothing is written."""

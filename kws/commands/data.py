@@ -104,7 +104,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     synthesize.add_argument("--seed", type=int, default=0, help="seed of the voice grid (default 0)")
     synthesize.add_argument("--kokoro-share", type=float, default=0.0, metavar="FRACTION",
                             help="share of the voices spoken by Kokoro-82M blends, where set up "
-                                 "(`kws data download kokoro`); default 0")
+                                 "(`kws data download kokoro`; 1: Kokoro alone); default 0")
     synthesize.add_argument("--cache", type=Path, metavar="DIR",
                             help="cache of synthesised clips (default datasets/cache/tts)")
     synthesize.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -205,8 +205,9 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
     pitches after all the others, so where those three are absent a seed gives exactly the
     voices it gave before they were added.
 
-    ``kokoro_share`` of the voices are Kokoro's, where set up (else a note says so, once, and the
-    other engines take their place): every English pack in a seeded order, each alone or blended
+    ``kokoro_share`` (0-1) of the voices are Kokoro's, where set up (else a note says so, once, and
+    the other engines take their place); where it leaves less than the other shares add up to,
+    they shrink in proportion (1: Kokoro alone): every English pack in a seeded order, each alone or blended
     with one or two others (:func:`_kokoro_grid`). They come last and draw from their own random
     stream, so with ``kokoro_share=0`` (the default) a seed gives exactly the voices it gave
     before Kokoro was added.
@@ -218,11 +219,18 @@ def voice_grid(count: int, *, seed: int, espeak_rates: tuple[int, int] = (120, 2
     """
     if not 0 < slower[0] <= slower[1]:
         raise ValueError("slower must be a range of positive factors")
-    shares = (flite_share, festival_share, rhvoice_share, pico_share, piper_share, kokoro_share)
-    if min(shares) < 0 or sum(shares) > 1:
+    if not 0 <= kokoro_share <= 1:
         # A user's --kokoro-share or --set kokoro_share can get here: a one-line error.
-        raise KwsError(f"the TTS shares must be at least 0 and add up to at most 1 (kokoro_share can be at "
-                       f"most {1 - sum(shares[:-1]):.2f} beside the others), not {sum(shares):.2f}")
+        raise KwsError(f"kokoro_share must be between 0 and 1, not {kokoro_share}")
+    others = (flite_share, festival_share, rhvoice_share, pico_share, piper_share)
+    if min(others) < 0 or sum(others) > 1:
+        raise KwsError(f"the TTS shares must be at least 0 and add up to at most 1, not {sum(others):.2f}")
+    if sum(others) > 1 - kokoro_share:
+        # Kokoro's share is taken first: the other engines keep their proportions in what it leaves
+        # (kokoro_share=1 is Kokoro alone). Below this point the shares, and so a seed's voices,
+        # are exactly what they were before.
+        scale = (1 - kokoro_share) / sum(others)
+        flite_share, festival_share, rhvoice_share, pico_share, piper_share = (s * scale for s in others)
     rng = np.random.default_rng([seed, 7])
     bases, variants, flites = espeak_voices(), ("",) + espeak_variants(), flite_voices()
     festivals = festival_voices()
