@@ -156,14 +156,19 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
 
     if not config.data:
         raise KwsError("no training data: give at least one Speech Commands folder (--data DIR)")
+    from .data.synthetic import read_marker
+
     clips: list[Clip] = []
+    synthetic: list[Clip] = []  # clips of folders `kws data synthesize` wrote: always trained on
     noise_paths: list[Path] = []
     for root in config.data:
         try:
             found, noise = scan(root)
         except FileNotFoundError as error:
             raise KwsError(str(error)) from None
-        clips += found
+        # A fake speaker's clips would otherwise fall into a test fold or validation by hash, and
+        # a figure on them says nothing about people.
+        (synthetic if read_marker(Path(root)) is not None else clips).extend(found)
         noise_paths += noise
     if not noise_paths:
         raise KwsError("no _background_noise_ folder in the training data: it is needed for silence and augmentation")
@@ -189,6 +194,7 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
     else:
         train, held = speaker_holdout(clips, percent=config.validation_percent)
         method = f"speaker hash, {config.validation_percent:g}% of speakers held out"
+    train = train + _limit(synthetic, config.max_clips_per_label)
     val = _balanced_validation(held)
     test = _balanced_validation(test)
     missing = [label for label in LABELS if label != SILENCE and not any(c.label == label for c in train)]

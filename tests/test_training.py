@@ -102,6 +102,27 @@ def test_fold_run_tests_on_a_fold_it_never_saw(corpus, tmp_path, capsys):
     assert 0 <= test["tflite_int8_reference_kernels"] <= 1 and set(test["int8_recall"]) == set(LABELS)
 
 
+@pytest.mark.parametrize("folds", [0, 3])
+def test_synthetic_speakers_only_ever_train(corpus, tmp_path, folds):
+    """A folder `kws data synthesize` wrote is trained on, never validated or tested on: its
+    fake speakers would otherwise land in a test fold or the hold-out by hash."""
+    from kws.data.synthetic import MARKER
+    from kws.training import TrainConfig, prepare_data
+
+    fake = make_corpus(tmp_path / "tts", speakers=8, takes=1)
+    (fake / MARKER).write_text('{"made_by": "kws data synthesize"}')
+    for fold in range(max(1, folds)):
+        config = TrainConfig(data=(str(corpus), str(fake)), folds=folds, fold=fold, validation_percent=34)
+        data = prepare_data(config, cache_dir=tmp_path / "cache")
+        held = data.val_paths + (data.test_paths if folds else [])
+        assert held and not [p for p in held if Path(p).is_relative_to(fake)], held
+        without = prepare_data(TrainConfig(data=(str(corpus),), folds=folds, fold=fold, validation_percent=34),
+                               cache_dir=tmp_path / "cache")
+        n_fake = sum(1 for p in fake.rglob("*.wav") if p.parent.name != "_background_noise_")
+        assert data.split["training_clips"] == without.split["training_clips"] + n_fake
+        assert data.val_paths == without.val_paths
+
+
 @pytest.mark.parametrize("flags", [["--folds", "3", "--fold", "3"], ["--fold", "1"], ["--folds", "1"]])
 def test_impossible_folds_are_refused(corpus, tmp_path, capsys, flags):
     code = main(["train", "--quick", "--data", str(corpus), "--run", str(tmp_path / "run"), "--no-progress", *flags])
