@@ -111,7 +111,7 @@ class Embedded:
         embedded = [self.speech[speech], self.silence[silence]]
         labels = [data.train_labels, np.full(int(silence.sum()), LABELS.index(SILENCE))]
         for draw in range(draws):
-            audio, drawn = epoch_audio(data, self.config, np.random.default_rng([seed, DRAW_STREAM, draw]))
+            audio, drawn, _ = epoch_audio(data, self.config, np.random.default_rng([seed, DRAW_STREAM, draw]))
             embedded.append(cached_embeddings(self.embedding, audio, self.cache_dir))
             labels.append(drawn)
         return np.concatenate(embedded), np.concatenate(labels)

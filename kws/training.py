@@ -60,6 +60,10 @@ class TrainConfig:
     teacher: str = ""
     temperature: float = 4.0
     alpha: float = 0.3  # weight of the hard-label loss when distilling
+    # the embedding teacher's heads cross-fitted over this many speaker parts, so that each real
+    # training clip is labelled by a head that never heard its speaker (kws.teachers.cross_fit);
+    # 0: one head trained on all the real training clips
+    teacher_cross_fit: int = 0
     mixup: float = 0.0  # Beta concentration of mixup on each batch (0 = off); see kws.model.distill
     # k-fold validation by speakers (kws.data.speech_commands.fold_split): with folds >= 2, fold
     # `fold` is the test fold, reported apart and never trained on or chosen on, and
@@ -77,6 +81,8 @@ class TrainConfig:
         if not self.folds:
             # Without folds the config (and so every run and model file) reads as it did before them.
             del values["folds"], values["fold"]
+        if not self.teacher_cross_fit:
+            del values["teacher_cross_fit"]  # likewise
         return values
 
     @classmethod
@@ -115,6 +121,9 @@ class PreparedData:
     test_features: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.int16))
     test_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
     test_paths: list[str] = field(default_factory=list)
+    # per row of train_audio: its speaker (group), and whether it is a synthetic voice's clip
+    train_groups: list[str] = field(default_factory=list)
+    train_synthetic: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 def _load_audio_matrix(paths: list[Path], clip_samples: int, sample_rate: int) -> np.ndarray:
@@ -194,7 +203,9 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
     else:
         train, held = speaker_holdout(clips, percent=config.validation_percent)
         method = f"speaker hash, {config.validation_percent:g}% of speakers held out"
-    train = train + _limit(synthetic, config.max_clips_per_label)
+    synthetic = _limit(synthetic, config.max_clips_per_label)
+    synthetic_paths = {c.path for c in synthetic}
+    train = train + synthetic
     val = _balanced_validation(held)
     test = _balanced_validation(test)
     missing = [label for label in LABELS if label != SILENCE and not any(c.label == label for c in train)]
@@ -249,6 +260,8 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
         calibration=rule.model_input(clean_train[calibration_index]),
         calibration_paths=[str(speech[i].path) for i in calibration_index],
         split=split,
+        train_groups=[c.group for c in speech],
+        train_synthetic=np.array([c.path in synthetic_paths for c in speech], dtype=bool),
         **fold_test,
     )
 
@@ -263,6 +276,15 @@ def check_folds(config: TrainConfig) -> None:
         raise KwsError(f"--folds must be at least 2, not {config.folds}")
     if not 0 <= config.fold < config.folds:
         raise KwsError(f"--fold must be 0 .. {config.folds - 1} with --folds {config.folds}, not {config.fold}")
+
+
+def check_teacher(config: TrainConfig) -> None:
+    """Refuse teacher settings that cannot work, before anything is written."""
+    if config.teacher_cross_fit and (config.teacher != EMBEDDING or config.teacher_cross_fit < 2):
+        raise KwsError(f"--teacher-cross-fit needs --teacher {EMBEDDING} and at least 2 parts, "
+                       f"not {config.teacher_cross_fit}")
+    if config.teacher == EMBEDDING and config.mixup > 0:
+        raise KwsError("the embedding teacher labels each clip once, unblended: distil from it without --mixup")
 
 
 def _held_out_set(clips: list[Clip], config: TrainConfig, noise: list[np.ndarray], *, cache_dir: Path | None,
@@ -309,27 +331,31 @@ def epoch_size(data: PreparedData, config: TrainConfig) -> int:
 
 
 def epoch_data(data: PreparedData, config: TrainConfig, epoch: int,
-               teacher: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+               teacher: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
     """The augmented inputs and labels of one epoch, reproducible from (seed, epoch); with a
-    ``teacher`` (int16 audio (n, samples) -> logits (n, classes)) its logits of the same
-    augmented audio come third, before the student's feature masks."""
+    ``teacher`` (int16 audio (n, samples) and the training-clip row each was drawn from, -1 for
+    silence -> logits (n, classes)) its logits of the same augmented audio come third, before
+    the student's feature masks."""
     rng = np.random.default_rng([config.seed, epoch])
-    audio, epoch_labels = epoch_audio(data, config, rng)
+    audio, epoch_labels, sources = epoch_audio(data, config, rng)
     features = mfcc_q15_clips(audio, config.mfcc)
     inputs = mask_features(data.rule.model_input(features), rng, config.augment)
     order = rng.permutation(len(inputs))
     if teacher is None:
         return inputs[order], epoch_labels[order]
-    return inputs[order], epoch_labels[order], teacher(audio)[order]
+    return inputs[order], epoch_labels[order], teacher(audio, sources)[order]
 
 
-def epoch_audio(data: PreparedData, config: TrainConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """An epoch's clips, drawn and augmented with ``rng``: (int16 audio (n, clip_samples), labels)."""
+def epoch_audio(data: PreparedData, config: TrainConfig,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An epoch's clips, drawn and augmented with ``rng``: (int16 audio (n, clip_samples), labels,
+    the row of ``data.train_audio`` each was drawn from, -1 for silence)."""
     labels = data.train_labels
     keywords, unknown_pool, n_unknown, n_silence = _epoch_composition(data, config)
     chosen = np.concatenate([keywords, rng.choice(unknown_pool, n_unknown, replace=False)])
     audio = data.train_audio[chosen]
     epoch_labels = labels[chosen]
+    sources = chosen
     if n_silence:
         # Half of the silence starts from the corpus' own silence clips, half from nothing;
         # augmentation then lays background noise over all of it.
@@ -339,8 +365,10 @@ def epoch_audio(data: PreparedData, config: TrainConfig, rng: np.random.Generato
             base[from_corpus] = data.silence_audio[rng.integers(len(data.silence_audio), size=from_corpus.sum())]
         audio = np.concatenate([audio, base])
         epoch_labels = np.concatenate([epoch_labels, np.full(n_silence, LABELS.index(SILENCE))])
+        sources = np.concatenate([sources, np.full(n_silence, -1)])
     is_silence = epoch_labels == LABELS.index(SILENCE)
-    return augment_audio(audio, is_silence, data.noise, rng, config.augment, config.mfcc.sample_rate), epoch_labels
+    return (augment_audio(audio, is_silence, data.noise, rng, config.augment, config.mfcc.sample_rate), epoch_labels,
+            sources)
 
 
 def mfcc_q15_clips(clips: np.ndarray, config: MfccConfig) -> np.ndarray:
@@ -398,26 +426,70 @@ def load_teacher(config: TrainConfig):
 TEACHER_AUGMENTED_DRAWS = 2
 
 
+def _teacher_clips(data: PreparedData, config: TrainConfig, keep: np.ndarray, *, part: int = 0):
+    """The audio (parts, each cached apart) and labels a teacher head learns from: the kept
+    training clips, the silence clips, and augmented draws of the kept clips."""
+    from dataclasses import replace as replace_data
+
+    kept = replace_data(data, train_audio=data.train_audio[keep], train_labels=data.train_labels[keep],
+                        train_groups=[g for g, k in zip(data.train_groups, keep) if k],
+                        train_synthetic=data.train_synthetic[keep])
+    audio = [kept.train_audio, data.silence_audio]
+    labels = [kept.train_labels, np.full(len(data.silence_audio), LABELS.index(SILENCE))]
+    for draw in range(TEACHER_AUGMENTED_DRAWS):
+        # A seed stream of its own, apart from the epochs' (seed, epoch); part 0 draws what a
+        # single head always drew.
+        stream = [config.seed, 1 << 20, draw] + ([part] if part else [])
+        drawn, drawn_labels, _ = epoch_audio(kept, config, np.random.default_rng(stream))
+        audio.append(drawn)
+        labels.append(drawn_labels)
+    return audio, labels
+
+
 def fit_embedding_teacher(data: PreparedData, config: TrainConfig, path: Path, *, cache_dir: Path | None = None,
                           log: Callable[[str], None] = print):
-    """The speech-embedding teacher of a run: its head trained on the run's training clips (never
-    a held-out speaker), saved at ``path``, or loaded from there when a resumed run has it."""
+    """The speech-embedding teacher of a run, saved at ``path`` (or loaded from there when a
+    resumed run has it): a head trained on the run's real training clips (never a held-out
+    speaker, never a synthetic voice, which it labels instead); with ``teacher_cross_fit`` K, K
+    heads by speaker part (:class:`kws.teachers.cross_fit.CrossFitTeacher`)."""
     from .data.feature_cache import DEFAULT_CACHE_DIR
+    from .teachers.cross_fit import CrossFitTeacher, part_path, speaker_parts
     from .teachers.embedding import EmbeddingTeacher
 
     cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
-    if Path(path).exists():
-        return EmbeddingTeacher.load(path, cache_dir=cache_dir)
-    audio = [data.train_audio, data.silence_audio]
-    labels = [data.train_labels, np.full(len(data.silence_audio), LABELS.index(SILENCE))]
-    for draw in range(TEACHER_AUGMENTED_DRAWS):
-        # A seed stream of its own, apart from the epochs' (seed, epoch).
-        drawn, drawn_labels = epoch_audio(data, config, np.random.default_rng([config.seed, 1 << 20, draw]))
-        audio.append(drawn)
-        labels.append(drawn_labels)
-    teacher = EmbeddingTeacher.fit(audio, labels, len(LABELS), seed=config.seed, cache_dir=cache_dir, log=log)
-    teacher.save(path)
-    return teacher
+    real = ~data.train_synthetic if len(data.train_synthetic) else np.ones(len(data.train_labels), bool)
+    parts = config.teacher_cross_fit
+    if not parts:
+        if Path(path).exists():
+            return EmbeddingTeacher.load(path, cache_dir=cache_dir)
+        audio, labels = _teacher_clips(data, config, real)
+        teacher = EmbeddingTeacher.fit(audio, labels, len(LABELS), seed=config.seed, cache_dir=cache_dir, log=log)
+        teacher.save(path)
+        return teacher
+    clip_parts = speaker_parts(data.train_groups, ~real, parts=parts)
+    heads = []
+    for part in range(parts):
+        saved = part_path(path, part)
+        if saved.exists():
+            heads.append(EmbeddingTeacher.load(saved, cache_dir=cache_dir))
+            continue
+        audio, labels = _teacher_clips(data, config, real & (clip_parts != part), part=part + 1)
+        log(f"embedding teacher, head {part + 1} of {parts} (labels the speakers of part {part + 1}):")
+        head = EmbeddingTeacher.fit(audio, labels, len(LABELS), seed=config.seed + 100 * part, cache_dir=cache_dir,
+                                    log=log)
+        head.save(saved)
+        heads.append(head)
+    return CrossFitTeacher(heads, clip_parts)
+
+
+def _labeller(teacher) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``epoch_data``'s teacher: (audio, source rows) -> logits; only a cross-fitted teacher
+    needs the rows (which head labels which clip)."""
+    from .teachers.cross_fit import CrossFitTeacher
+
+    if isinstance(teacher, CrossFitTeacher):
+        return teacher.logits
+    return lambda audio, _sources: teacher.logits(audio)
 
 
 def _teacher_accuracy(teacher, data: PreparedData) -> float:
@@ -480,9 +552,8 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
 
     check_strategy(distribute)
     check_folds(config)
+    check_teacher(config)
     if config.teacher == EMBEDDING:
-        if config.mixup > 0:
-            raise KwsError("the embedding teacher labels each clip once, unblended: distil from it without --mixup")
         from .teachers.embedding import load_model_files
 
         load_model_files()  # absent or changed models: said now, before anything is written
@@ -548,7 +619,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         _write_history(run_dir / "history.csv", history)
 
     # epoch_data is looked up when called: the resume test interrupts a run through it.
-    label_audio = audio_teacher.logits if audio_teacher is not None else None
+    label_audio = _labeller(audio_teacher) if audio_teacher is not None else None
     history = loop.run(lambda epoch: epoch_data(data, config, epoch, teacher=label_audio), start=start_epoch,
                        history=history,
                        evaluate=validate, after_epoch=save, progress=progress)

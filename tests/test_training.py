@@ -317,6 +317,66 @@ def test_distill_from_the_speech_embedding(corpus, tmp_path, capsys):
                  "--run", str(tmp_path / "both")]) == 2
 
 
+@pytest.mark.skipif(not embedding_available(), reason="pyopen-wakeword is not installed")
+def test_cross_fitted_teacher_never_labels_a_speaker_it_learnt(corpus, tmp_path, monkeypatch):
+    """--teacher-cross-fit 2: two heads, each trained without one part of the speakers; no
+    training clip of a part is in the audio its head learnt from."""
+    from kws import training
+    from kws.teachers.cross_fit import part_path
+    from kws.teachers.embedding import EmbeddingTeacher
+
+    learnt: list[np.ndarray] = []
+    real_fit = EmbeddingTeacher.fit.__func__
+
+    def recording_fit(cls, audio, labels, *args, **kwargs):
+        learnt.append(np.concatenate([part for part in audio if len(part)]))
+        return real_fit(cls, audio, labels, *args, **kwargs)
+
+    monkeypatch.setattr(EmbeddingTeacher, "fit", classmethod(recording_fit))
+    seen = {}
+    real_fit_teacher = training.fit_embedding_teacher
+
+    def keep(data, config, path, **kwargs):
+        teacher = real_fit_teacher(data, config, path, **kwargs)
+        seen.update(data=data, teacher=teacher)
+        return teacher
+
+    monkeypatch.setattr(training, "fit_embedding_teacher", keep)
+    student = tmp_path / "student"
+    assert main(["distill", "--quick", "--teacher", "embedding", "--teacher-cross-fit", "2", "--data", str(corpus),
+                 "--run", str(student), "--validation-percent", "34", "--cache", str(tmp_path / "cache"),
+                 "--no-progress"]) == 0
+    assert json.loads((student / "config.json").read_text())["teacher_cross_fit"] == 2
+    assert all(part_path(student / "embedding_teacher.npz", j).exists() for j in range(2))
+    data, teacher = seen["data"], seen["teacher"]
+    assert len(learnt) == 2 and set(teacher.clip_parts) == {0, 1}
+    for j, audio in enumerate(learnt):
+        rows = {clip.tobytes() for clip in audio}
+        own = data.train_audio[teacher.clip_parts == j]
+        others = data.train_audio[teacher.clip_parts == 1 - j]
+        assert not [k for k, clip in enumerate(own) if clip.tobytes() in rows], f"head {j} learnt its own part"
+        assert all(clip.tobytes() in rows for clip in others)
+    # Each clip's logits come from its own part's head; audio from no clip gets their mean.
+    sources = np.arange(len(data.train_audio))
+    logits = teacher.logits(data.train_audio, sources)
+    for j, head in enumerate(teacher.heads):
+        mine = teacher.clip_parts == j
+        np.testing.assert_allclose(logits[mine], head.logits(data.train_audio[mine]), rtol=1e-5, atol=1e-5)
+    mean = np.mean([head.logits(data.train_audio[:3]) for head in teacher.heads], axis=0)
+    np.testing.assert_allclose(teacher.logits(data.train_audio[:3], np.full(3, -1)), mean, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("flags", [["--teacher-cross-fit", "1"], ["--teacher-cross-fit", "-2"]])
+def test_impossible_cross_fits_are_refused(corpus, tmp_path, capsys, flags):
+    code = main(["distill", "--quick", "--teacher", "embedding", *flags, "--data", str(corpus),
+                 "--run", str(tmp_path / "run")])
+    assert "--teacher-cross-fit" in assert_one_error_line(code, capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
+    code = main(["distill", "--quick", "--teacher", str(tmp_path), "--teacher-cross-fit", "2", "--data", str(corpus),
+                 "--run", str(tmp_path / "run")])
+    assert "--teacher-cross-fit" in assert_one_error_line(code, capsys.readouterr().err)
+
+
 def test_teacher_runs_are_paths_and_embedding_is_a_word():
     from kws.cli import build_parser
     from kws.commands.train import build_config

@@ -74,6 +74,10 @@ def register(subparsers) -> None:
                               "trained on this run's training clips, which hears the audio itself")
     distill.add_argument("--temperature", type=float)
     distill.add_argument("--alpha", type=float, help="weight of the hard-label loss (0..1)")
+    distill.add_argument("--teacher-cross-fit", type=int, metavar="K",
+                         help="with --teacher embedding: K heads, each trained on all but one K-th of the "
+                              "training speakers and labelling that K-th, so no clip is labelled by a head "
+                              "that learnt it by heart (0 = one head, the default)")
     distill.add_argument("--mixup", type=float, metavar="A",
                          help="blend each batch with a shuffled copy, weight ~ Beta(A, A); teacher and student "
                               "see the same blend (0 = off, the default)")
@@ -114,7 +118,7 @@ def _teacher(names: list[str]) -> str:
 def build_config(args: argparse.Namespace):
     from dataclasses import replace
 
-    from ..training import TrainConfig, check_folds
+    from ..training import TrainConfig, check_folds, check_teacher
 
     values = _read_config_file(args.config) if args.config else {}
     try:
@@ -128,11 +132,13 @@ def build_config(args: argparse.Namespace):
         "teacher": _teacher(args.teacher) if args.teacher else None,
         "temperature": getattr(args, "temperature", None), "alpha": getattr(args, "alpha", None),
         "mixup": getattr(args, "mixup", None), "folds": args.folds, "fold": args.fold,
+        "teacher_cross_fit": getattr(args, "teacher_cross_fit", None),
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if config.mixup < 0:
         raise KwsError(f"--mixup must be 0 (off) or positive, not {config.mixup:g}")
     check_folds(config)
+    check_teacher(config)
     if not config.data:
         config = replace(config, data=tuple(_default_data()))
     if args.quick:
