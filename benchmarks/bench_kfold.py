@@ -84,6 +84,17 @@ def main() -> None:
     parser.add_argument("--data", type=Path, nargs="+",
                         default=[ROOT.parent / "shared" / "data" / "speech_commands_v2_test_dev",
                                  ROOT.parent / "shared" / "data" / "speech_commands_v1_unknown_dev"])
+    parser.add_argument("--synthetic", type=Path, nargs="+", default=[], metavar="DIR",
+                        help="folders `kws data synthesize` wrote, trained on as well (never in a test fold)")
+    parser.add_argument("--temperature", type=float, help="distillation temperature (default the recipe's)")
+    parser.add_argument("--alpha", type=float, help="weight of the hard-label loss (default the recipe's)")
+    parser.add_argument("--cross-fit", type=int, default=0, metavar="K",
+                        help="embedding recipe: the teacher's heads cross-fitted over K speaker parts")
+    parser.add_argument("--filter-synthetic", action="store_true",
+                        help="drop the synthetic clips the embedding teacher does not hear as their word")
+    parser.add_argument("--tag", default="",
+                        help="names this variant: its runs are <prefix><tag>-seedS-foldI, its JSON "
+                             "kfold_<recipe><tag>.json")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "kfold")
     parser.add_argument("--json", type=Path, help="default benchmarks/results/kfold_<recipe>.json")
     parser.add_argument("--quick", action="store_true",
@@ -91,10 +102,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.folds < 2:
         parser.error("--folds must be at least 2")
-    json_path = args.json or ROOT / "benchmarks" / "results" / f"kfold_{args.recipe}.json"
+    json_path = args.json or ROOT / "benchmarks" / "results" / f"kfold_{args.recipe}{args.tag}.json"
 
-    base = TrainConfig(data=tuple(str(d) for d in args.data), epochs=args.epochs, folds=args.folds,
+    base = TrainConfig(data=tuple(str(d) for d in args.data + args.synthetic), epochs=args.epochs, folds=args.folds,
                        validation_percent=args.inner_percent)
+    base = replace(base, **{k: v for k, v in (("temperature", args.temperature), ("alpha", args.alpha))
+                            if v is not None}, filter_synthetic=args.filter_synthetic)
     runs_root = args.runs
     if args.quick:
         base = replace(base, epochs=min(args.epochs, 2), max_clips_per_label=20, calibration_clips=20, batch_size=32)
@@ -109,9 +122,9 @@ def main() -> None:
         if prefix == "teacher":
             return replace(config, architecture="ds-cnn-teacher")
         if prefix == "distilled":
-            return replace(config, teacher=str(runs_root / f"teacher-seed{seed}-fold{fold}"))
+            return replace(config, teacher=str(runs_root / f"teacher{args.tag}-seed{seed}-fold{fold}"))
         if prefix == "embedding-distilled":
-            return replace(config, teacher=EMBEDDING)
+            return replace(config, teacher=EMBEDDING, teacher_cross_fit=args.cross_fit)
         return config
 
     wanted = set(args.only_folds) if args.only_folds else set(range(args.folds))
@@ -119,7 +132,7 @@ def main() -> None:
     for seed in args.seeds:
         for fold in range(args.folds):
             for row, prefix in rows:
-                run_dir = runs_root / f"{prefix}-seed{seed}-fold{fold}"
+                run_dir = runs_root / f"{prefix}{args.tag}-seed{seed}-fold{fold}"
                 if fold not in wanted and not (run_dir / "model.json").exists():
                     continue
                 print(f"seed {seed}, fold {fold} of {args.folds}: {row}", flush=True)
@@ -137,6 +150,8 @@ def _write(path: Path, args: argparse.Namespace, results: dict[str, list[dict]])
     document = {"date": date.today().isoformat(), "machine": machine, "recipe": args.recipe, "seeds": args.seeds,
                 "folds": args.folds, "epochs": args.epochs, "inner_validation_percent": args.inner_percent,
                 "quick": args.quick, "data": [str(d) for d in args.data],
+                **({"synthetic": [str(d) for d in args.synthetic]} if args.synthetic else {}),
+                **{k: getattr(args, k) for k in ("temperature", "alpha", "cross_fit", "filter_synthetic", "tag") if getattr(args, k)},
                 "finished": {row: [(r["seed"], r["fold"]) for r in runs] for row, runs in results.items()},
                 "runs": results, "summary": {row: summarize(runs) for row, runs in results.items()}}
     path.parent.mkdir(parents=True, exist_ok=True)

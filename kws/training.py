@@ -64,6 +64,9 @@ class TrainConfig:
     # training clip is labelled by a head that never heard its speaker (kws.teachers.cross_fit);
     # 0: one head trained on all the real training clips
     teacher_cross_fit: int = 0
+    # drop the synthetic clips that the embedding teacher (trained on the real training clips)
+    # does not hear as their word (kws.training.filter_synthetic): an intelligibility filter
+    filter_synthetic: bool = False
     mixup: float = 0.0  # Beta concentration of mixup on each batch (0 = off); see kws.model.distill
     # k-fold validation by speakers (kws.data.speech_commands.fold_split): with folds >= 2, fold
     # `fold` is the test fold, reported apart and never trained on or chosen on, and
@@ -81,8 +84,9 @@ class TrainConfig:
         if not self.folds:
             # Without folds the config (and so every run and model file) reads as it did before them.
             del values["folds"], values["fold"]
-        if not self.teacher_cross_fit:
-            del values["teacher_cross_fit"]  # likewise
+        for newer in ("teacher_cross_fit", "filter_synthetic"):
+            if not values[newer]:
+                del values[newer]  # likewise
         return values
 
     @classmethod
@@ -482,6 +486,33 @@ def fit_embedding_teacher(data: PreparedData, config: TrainConfig, path: Path, *
     return CrossFitTeacher(heads, clip_parts)
 
 
+def filter_synthetic(data: PreparedData, teacher, *, log: Callable[[str], None] = print
+                     ) -> tuple[PreparedData, dict[str, Any]]:
+    """``data`` without the synthetic clips whose teacher top class is not their label, and
+    what was kept of each label. The teacher never trained on them (:func:`fit_embedding_teacher`
+    learns from real clips only), and real clips are never dropped."""
+    from dataclasses import replace as replace_data
+
+    from .teachers.cross_fit import CrossFitTeacher
+
+    synthetic = np.flatnonzero(data.train_synthetic)
+    keep = np.ones(len(data.train_labels), bool)
+    if len(synthetic):
+        heard = np.argmax(teacher.logits(data.train_audio[synthetic]), axis=1)
+        keep[synthetic[heard != data.train_labels[synthetic]]] = False
+    report = {LABELS[c]: {"kept": int(np.sum(keep[synthetic] & (data.train_labels[synthetic] == c))),
+                          "of": int(np.sum(data.train_labels[synthetic] == c))}
+              for c in sorted(set(data.train_labels[synthetic].tolist()))}
+    log(f"synthetic clips the embedding teacher hears as their word: {int(keep[synthetic].sum())} of {len(synthetic)} "
+        f"kept (" + ", ".join(f"{label} {r['kept']}/{r['of']}" for label, r in report.items()) + ")")
+    if isinstance(teacher, CrossFitTeacher):
+        teacher.clip_parts = teacher.clip_parts[keep]
+    filtered = replace_data(data, train_audio=data.train_audio[keep], train_labels=data.train_labels[keep],
+                            train_groups=[g for g, k in zip(data.train_groups, keep) if k],
+                            train_synthetic=data.train_synthetic[keep])
+    return filtered, report
+
+
 def _labeller(teacher) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """``epoch_data``'s teacher: (audio, source rows) -> logits; only a cross-fitted teacher
     needs the rows (which head labels which clip)."""
@@ -553,7 +584,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     check_strategy(distribute)
     check_folds(config)
     check_teacher(config)
-    if config.teacher == EMBEDDING:
+    if config.teacher == EMBEDDING or config.filter_synthetic:
         from .teachers.embedding import load_model_files
 
         load_model_files()  # absent or changed models: said now, before anything is written
@@ -587,11 +618,16 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     schedule = Schedule.of(config, steps_per_epoch=-(-epoch_size(data, config) // config.batch_size))
     audio_teacher = None
     teacher_metrics: dict[str, Any] = {}
-    if config.teacher == EMBEDDING:
+    if config.teacher == EMBEDDING or config.filter_synthetic:
         audio_teacher = fit_embedding_teacher(data, config, run_dir / "embedding_teacher.npz",
                                               cache_dir=cache_dir, log=log)
         teacher_metrics["teacher_val_accuracy"] = _teacher_accuracy(audio_teacher, data)
         log(f"embedding teacher: validation accuracy {teacher_metrics['teacher_val_accuracy']:.4f} (float)")
+    if config.filter_synthetic:
+        data, teacher_metrics["synthetic_filter"] = filter_synthetic(data, audio_teacher, log=log)
+        schedule = Schedule.of(config, steps_per_epoch=-(-epoch_size(data, config) // config.batch_size))
+    if config.teacher != EMBEDDING:
+        audio_teacher = None  # it only filtered
     with strategy.scope():
         teacher = load_teacher(config) if config.teacher and audio_teacher is None else None
         student = build_student(config)

@@ -366,6 +366,27 @@ def test_cross_fitted_teacher_never_labels_a_speaker_it_learnt(corpus, tmp_path,
     np.testing.assert_allclose(teacher.logits(data.train_audio[:3], np.full(3, -1)), mean, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.skipif(not embedding_available(), reason="pyopen-wakeword is not installed")
+def test_filter_drops_the_synthetic_clips_the_teacher_does_not_hear_as_their_word(corpus, tmp_path):
+    """--filter-synthetic: a synthetic folder whose `yes` clips say another word loses them;
+    the real clips all stay."""
+    from kws.data.synthetic import MARKER
+
+    fake = make_corpus(tmp_path / "tts", speakers=6, takes=1)
+    (fake / MARKER).write_text('{"made_by": "kws data synthesize"}')
+    for path in (fake / "yes").glob("*.wav"):  # "yes" clips that say "stop"
+        shutil.copy(fake / "stop" / path.name, path)
+    run_dir = tmp_path / "run"
+    assert main(["train", "--quick", "--filter-synthetic", "--data", str(corpus), "--data", str(fake),
+                 "--run", str(run_dir), "--validation-percent", "34", "--cache", str(tmp_path / "cache"),
+                 "--no-progress"]) == 0
+    kept = json.loads((run_dir / "metrics.json").read_text())["synthetic_filter"]
+    assert kept["yes"]["of"] == 6 and kept["yes"]["kept"] == 0, kept
+    right = sum(r["kept"] for label, r in kept.items() if label != "yes")
+    assert right >= 0.8 * sum(r["of"] for label, r in kept.items() if label != "yes"), kept
+    assert json.loads((run_dir / "config.json").read_text())["filter_synthetic"] is True
+
+
 @pytest.mark.parametrize("flags", [["--teacher-cross-fit", "1"], ["--teacher-cross-fit", "-2"]])
 def test_impossible_cross_fits_are_refused(corpus, tmp_path, capsys, flags):
     code = main(["distill", "--quick", "--teacher", "embedding", *flags, "--data", str(corpus),

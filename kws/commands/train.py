@@ -47,6 +47,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fold", type=int, metavar="I",
                         help="with --folds: fold I (0..K-1) is the test fold, never trained on nor chosen on; "
                              "kws export reports its accuracy apart")
+    parser.add_argument("--filter-synthetic", action="store_true", default=None,
+                        help="drop the clips of `kws data synthesize` folders that the speech-embedding teacher "
+                             "(a head trained on the real training clips; pip install pyopen-wakeword) does not "
+                             "hear as their word")
     parser.add_argument("--export", metavar="OUT.json", type=Path, help="export the int8 model here when done")
     parser.add_argument("--quick", action="store_true",
                         help="a small smoke run (20 clips a label, 3 epochs) to check the setup")
@@ -132,7 +136,7 @@ def build_config(args: argparse.Namespace):
         "teacher": _teacher(args.teacher) if args.teacher else None,
         "temperature": getattr(args, "temperature", None), "alpha": getattr(args, "alpha", None),
         "mixup": getattr(args, "mixup", None), "folds": args.folds, "fold": args.fold,
-        "teacher_cross_fit": getattr(args, "teacher_cross_fit", None),
+        "teacher_cross_fit": getattr(args, "teacher_cross_fit", None), "filter_synthetic": args.filter_synthetic,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if config.mixup < 0:
