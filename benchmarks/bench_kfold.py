@@ -90,6 +90,8 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, help="weight of the hard-label loss (default the recipe's)")
     parser.add_argument("--cross-fit", type=int, default=0, metavar="K",
                         help="embedding recipe: the teacher's heads cross-fitted over K speaker parts")
+    parser.add_argument("--teacher-hears", choices=("augmented", "clean"), default="augmented",
+                        help="embedding recipe: the teacher labels each epoch's augmented audio, or each clean clip once")
     parser.add_argument("--filter-synthetic", action="store_true",
                         help="drop the synthetic clips the embedding teacher does not hear as their word")
     parser.add_argument("--tag", default="",
@@ -124,7 +126,7 @@ def main() -> None:
         if prefix == "distilled":
             return replace(config, teacher=str(runs_root / f"teacher{args.tag}-seed{seed}-fold{fold}"))
         if prefix == "embedding-distilled":
-            return replace(config, teacher=EMBEDDING, teacher_cross_fit=args.cross_fit)
+            return replace(config, teacher=EMBEDDING, teacher_cross_fit=args.cross_fit, teacher_hears=args.teacher_hears)
         return config
 
     wanted = set(args.only_folds) if args.only_folds else set(range(args.folds))
@@ -151,7 +153,9 @@ def _write(path: Path, args: argparse.Namespace, results: dict[str, list[dict]])
                 "folds": args.folds, "epochs": args.epochs, "inner_validation_percent": args.inner_percent,
                 "quick": args.quick, "data": [str(d) for d in args.data],
                 **({"synthetic": [str(d) for d in args.synthetic]} if args.synthetic else {}),
-                **{k: getattr(args, k) for k in ("temperature", "alpha", "cross_fit", "filter_synthetic", "tag") if getattr(args, k)},
+                **{k: getattr(args, k) for k in ("temperature", "alpha", "cross_fit", "filter_synthetic", "tag")
+                   if getattr(args, k)},
+                **({"teacher_hears": args.teacher_hears} if args.recipe == "embedding" else {}),
                 "finished": {row: [(r["seed"], r["fold"]) for r in runs] for row, runs in results.items()},
                 "runs": results, "summary": {row: summarize(runs) for row, runs in results.items()}}
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -366,6 +366,31 @@ def test_cross_fitted_teacher_never_labels_a_speaker_it_learnt(corpus, tmp_path,
     np.testing.assert_allclose(teacher.logits(data.train_audio[:3], np.full(3, -1)), mean, rtol=1e-5, atol=1e-5)
 
 
+def test_a_clean_teacher_labels_each_clip_once_and_silence_as_drawn():
+    """--teacher-hears clean: a drawn example gets its clean clip's logits whatever its
+    augmentation; silence (source -1) is labelled as it is."""
+    from kws.training import PreparedData, _clean_labeller
+
+    calls = []
+
+    def teacher(audio, sources):
+        calls.append(len(audio))
+        return np.stack([audio[:, :3].sum(axis=1), sources, -sources], axis=1).astype(np.float32)
+
+    clips = np.arange(12, dtype=np.int16).reshape(4, 3)
+    data = PreparedData(train_audio=clips, train_labels=np.zeros(4, int), silence_audio=clips[:0], noise=[],
+                        val_features=clips, val_audio=clips, val_labels=np.zeros(4, int), val_paths=[], rule=None,
+                        calibration=clips, calibration_paths=[], split={})
+    label = _clean_labeller(teacher, data)
+    assert calls == [4]
+    drawn = np.full((3, 3), 100, np.int16)  # augmented audio: not what the clean clips hold
+    out = label(drawn, np.array([2, -1, 0]))
+    np.testing.assert_array_equal(out[0], [sum(clips[2]), 2, -2])
+    np.testing.assert_array_equal(out[2], [sum(clips[0]), 0, 0])
+    np.testing.assert_array_equal(out[1], [300, -1, 1])  # silence: heard as drawn
+    assert calls == [4, 1]
+
+
 @pytest.mark.skipif(not embedding_available(), reason="pyopen-wakeword is not installed")
 def test_filter_drops_the_synthetic_clips_the_teacher_does_not_hear_as_their_word(corpus, tmp_path):
     """--filter-synthetic: a synthetic folder whose `yes` clips say another word loses them;

@@ -82,6 +82,9 @@ def register(subparsers) -> None:
                          help="with --teacher embedding: K heads, each trained on all but one K-th of the "
                               "training speakers and labelling that K-th, so no clip is labelled by a head "
                               "that learnt it by heart (0 = one head, the default)")
+    distill.add_argument("--teacher-hears", choices=("augmented", "clean"),
+                         help="with --teacher embedding: label each epoch's augmented audio (the default), or "
+                              "each clean clip once and reuse its logits for every augmented draw (~25x cheaper)")
     distill.add_argument("--mixup", type=float, metavar="A",
                          help="blend each batch with a shuffled copy, weight ~ Beta(A, A); teacher and student "
                               "see the same blend (0 = off, the default)")
@@ -137,6 +140,7 @@ def build_config(args: argparse.Namespace):
         "temperature": getattr(args, "temperature", None), "alpha": getattr(args, "alpha", None),
         "mixup": getattr(args, "mixup", None), "folds": args.folds, "fold": args.fold,
         "teacher_cross_fit": getattr(args, "teacher_cross_fit", None), "filter_synthetic": args.filter_synthetic,
+        "teacher_hears": getattr(args, "teacher_hears", None),
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if config.mixup < 0:
