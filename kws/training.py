@@ -616,19 +616,21 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
 
         load_model_files()  # absent or changed models: said now, before anything is written
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     config_path = run_dir / "config.json"
     if config_path.exists():
         saved = read_run_config(run_dir)
         if saved != config:
             raise KwsError(f"{run_dir} holds a run with other settings; choose another --run directory "
                            f"or remove it (see {config_path})")
-    write_file_atomically(config_path, (json.dumps(config.to_dict(), indent=2) + "\n").encode())
-    write_file_atomically(run_dir / "labels.json", (json.dumps(list(LABELS)) + "\n").encode())
 
     keras.utils.set_random_seed(config.seed)
     started = time.time()
+    # The data first: a folder without clips or noise is refused before the run directory
+    # exists, so a corrected retry (other settings) is not told the directory holds a run.
     data = prepare_data(config, cache_dir=cache_dir, progress=progress)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_file_atomically(config_path, (json.dumps(config.to_dict(), indent=2) + "\n").encode())
+    write_file_atomically(run_dir / "labels.json", (json.dumps(list(LABELS)) + "\n").encode())
     split = {**data.split, "validation_files": data.val_paths}
     if config.folds:
         split["test_files"] = data.test_paths

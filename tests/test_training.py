@@ -123,6 +123,19 @@ def test_synthetic_speakers_only_ever_train(corpus, tmp_path, folds):
         assert data.val_paths == without.val_paths
 
 
+def test_refused_data_leaves_no_run_that_blocks_the_retry(corpus, tmp_path, capsys):
+    """Data without background noise is refused before the run directory exists; the retry
+    with other settings and good data then trains there."""
+    bare = tmp_path / "bare"
+    shutil.copytree(corpus, bare, ignore=shutil.ignore_patterns("_background_noise_"))
+    run_dir = tmp_path / "run"
+    code = main(["train", "--quick", "--data", str(bare), "--run", str(run_dir), "--no-progress"])
+    assert "_background_noise_" in assert_one_error_line(code, capsys.readouterr().err)
+    assert not run_dir.exists()
+    assert main(["train", "--quick", "--epochs", "1", "--data", str(corpus), "--run", str(run_dir),
+                 "--validation-percent", "34", "--cache", str(tmp_path / "cache"), "--no-progress"]) == 0
+
+
 @pytest.mark.parametrize("flags", [["--folds", "3", "--fold", "3"], ["--fold", "1"], ["--folds", "1"]])
 def test_impossible_folds_are_refused(corpus, tmp_path, capsys, flags):
     code = main(["train", "--quick", "--data", str(corpus), "--run", str(tmp_path / "run"), "--no-progress", *flags])
