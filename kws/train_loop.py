@@ -21,6 +21,8 @@ import io
 import json
 import re
 import time
+import zipfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -28,6 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .atomic import write_file_atomically
+from .errors import KwsError
 from .progress import progress_bar
 
 #: An epoch source: the epoch's number -> (float model inputs (n, frames, n_mfcc), labels (n,)),
@@ -186,7 +189,7 @@ class Loop:
 
     def resume(self, path: Path) -> tuple[int, list[Row], dict[str, float]]:
         """Restore a checkpoint into the student and the optimizer: (epochs done, history, scalars)."""
-        with np.load(path, allow_pickle=False) as archive:
+        with damage_said(path), np.load(path, allow_pickle=False) as archive:
             self.student.set_weights(_numbered_list(archive, "w"))
             for variable, value in zip(self.optimizer.variables, _numbered_list(archive, "o")):
                 variable.assign(value)
@@ -239,8 +242,20 @@ def save_weights(path: Path, weights: list[np.ndarray]) -> None:
     save_npz(path, _numbered(weights, "w"))
 
 
+@contextmanager
+def damage_said(path: Path):
+    """Inside: a weights or checkpoint file that is truncated, not an .npz, or holds the wrong
+    arrays (a missing name, shapes the model refuses) becomes one KwsError naming it."""
+    try:
+        yield
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120] or type(error).__name__
+        raise KwsError(f"cannot use {path}: damaged or not this run's weights ({reason}); "
+                       f"remove it and train again") from None
+
+
 def load_weights(path: Path) -> list[np.ndarray]:
-    with np.load(path) as archive:
+    with damage_said(path), np.load(path, allow_pickle=False) as archive:
         return _numbered_list(archive, "w")
 
 

@@ -35,7 +35,7 @@ from .data.speech_commands import (KEYWORDS, LABELS, SILENCE, UNKNOWN, Clip, ass
 from .errors import KwsError
 from .input_rule import InputRule
 from .teachers import EMBEDDING, describe_teacher
-from .train_loop import BestWeights, Distillation, Loop, Schedule, load_weights, save_npz
+from .train_loop import BestWeights, Distillation, Loop, Schedule, damage_said, load_weights, save_npz
 
 
 @dataclass(frozen=True)
@@ -411,7 +411,8 @@ def load_run_model(run_dir: Path, *, best: bool = True):
     weights = run_dir / ("best.weights.npz" if best else "checkpoint.npz")
     if not weights.exists():
         raise KwsError(f"{run_dir} has no trained weights yet ({weights.name} missing)")
-    model.set_weights(load_weights(weights))
+    with damage_said(weights):
+        model.set_weights(load_weights(weights))
     return model, config
 
 

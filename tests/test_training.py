@@ -251,6 +251,31 @@ def test_corrupt_or_missing_model_is_refused(quick_run, tmp_path, capsys, corpus
         assert_one_error_line(main(["classify", "--model", model, wav]), capsys.readouterr().err)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "not an npz", "other arrays"])
+def test_damaged_weights_are_one_line_and_leave_nothing(quick_run, tmp_path, capsys, corpus, damage):
+    """A truncated or foreign best.weights.npz / checkpoint.npz: export and a resumed train each
+    say so in one line naming the file; export writes nothing."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(quick_run[0], run_dir)
+    for name in ("best.weights.npz", "checkpoint.npz"):
+        path = run_dir / name
+        content = path.read_bytes()
+        if damage == "truncated":
+            path.write_bytes(content[: len(content) // 2])
+        elif damage == "not an npz":
+            path.write_bytes(b"weights" * 100)
+        else:
+            np.savez(path, w0000=np.zeros(3), epoch=np.array(1), history=np.array("[]"))
+    out = tmp_path / "out.json"
+    err = assert_one_error_line(main(["export", str(run_dir), "--out", str(out)]), capsys.readouterr().err)
+    assert "best.weights.npz" in err and not out.exists() and not out.with_suffix(".tflite").exists()
+    (run_dir / "model.json").unlink(missing_ok=True)
+    config = json.loads((run_dir / "config.json").read_text())
+    code = main(["train", "--quick", "--data", *config["data"], "--run", str(run_dir), "--validation-percent", "34",
+                 "--cache", str(tmp_path / "cache"), "--no-progress"])
+    assert "checkpoint.npz" in assert_one_error_line(code, capsys.readouterr().err)
+
+
 def test_interrupted_run_resumes(corpus, tmp_path, monkeypatch, capsys):
     """Stop after the first epoch; the same command continues from the checkpoint."""
     import kws.training as training
