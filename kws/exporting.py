@@ -100,6 +100,26 @@ def _test_fold_accuracy(run_dir: Path, model, rule: InputRule, in_memory: KwsMod
             "int8_recall": class_recall(labels, predicted)}
 
 
+def check_export_out(run_dir: Path, out: Path) -> None:
+    """Refuse an ``--out`` that is not a .json model path, or that would overwrite what the run
+    reads (its config.json, weights, ...); an earlier export (a NAME.json beside its
+    NAME.tflite) may be replaced. Its folder must exist (:func:`kws.outputs.check_outputs`)."""
+    from .outputs import check_outputs
+
+    if out.suffix != ".json":
+        raise KwsError(f"--out {out}: name the model's .json (its .tflite is written beside it), e.g. "
+                       f"{out.with_suffix('.json')}")
+    if not run_dir.is_dir():
+        # `kws train --export RUN/x.json` before the run exists: training makes RUN.
+        if out.parent.resolve() != run_dir.resolve():
+            check_outputs(files={"--out": out, "--out's .tflite": out.with_suffix(".tflite")})
+        return
+    exported = {p for p in run_dir.glob("*.json") if p.with_suffix(".tflite").is_file()}
+    exported |= {p.with_suffix(".tflite") for p in exported}
+    reads = [p for p in run_dir.iterdir() if p.is_file() and p not in exported]
+    check_outputs(files={"--out": out, "--out's .tflite": out.with_suffix(".tflite")}, inputs={"the run": reads})
+
+
 def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Convert a run's best weights to an int8 kws model; returns the stage accuracies."""
     from .model.dscnn import ARCHITECTURES, count_macs
@@ -108,7 +128,7 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
 
     run_dir = Path(run_dir)
     out = Path(out) if out is not None else run_dir / "model.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_export_out(run_dir, out)
     model, config = load_run_model(run_dir)
     try:
         metrics = json.loads((run_dir / "metrics.json").read_text())

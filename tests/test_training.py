@@ -276,6 +276,28 @@ def test_damaged_weights_are_one_line_and_leave_nothing(quick_run, tmp_path, cap
     assert "checkpoint.npz" in assert_one_error_line(code, capsys.readouterr().err)
 
 
+def test_export_never_writes_over_the_run_it_reads(quick_run, tmp_path, capsys, corpus):
+    """--out onto the run's own config.json or labels.json, a .tflite path or a missing folder:
+    one line, every run file unchanged; an earlier export in the run folder may be replaced."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(quick_run[0], run_dir)
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    for out, says in ((run_dir / "config.json", "destroy"), (run_dir / "labels.json", "destroy"),
+                      (tmp_path / "m.tflite", "name the model's .json"), (tmp_path / "no" / "m.json", "does not exist")):
+        err = assert_one_error_line(main(["export", str(run_dir), "--out", str(out)]), capsys.readouterr().err)
+        assert says in err, err
+        assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+    assert not (tmp_path / "m.json").exists() and not (tmp_path / "no").exists()
+    for _ in range(2):  # the default place, then again over that export
+        assert main(["export", str(run_dir)]) == 0
+    assert (run_dir / "model.json").exists() and (run_dir / "config.json").read_bytes() == before["config.json"]
+    # kws train --export checks the path before it trains
+    code = main(["train", "--quick", "--data", str(corpus), "--run", str(tmp_path / "new"),
+                 "--export", str(tmp_path / "no" / "m.json"), "--no-progress"])
+    assert "does not exist" in assert_one_error_line(code, capsys.readouterr().err)
+    assert not (tmp_path / "new").exists()
+
+
 def test_interrupted_run_resumes(corpus, tmp_path, monkeypatch, capsys):
     """Stop after the first epoch; the same command continues from the checkpoint."""
     import kws.training as training

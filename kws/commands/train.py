@@ -166,6 +166,10 @@ def run(args: argparse.Namespace) -> int:
     fold = f"-fold{config.fold}of{config.folds}" if config.folds else ""
     name = f"{config.architecture}{_distilled_suffix(config.teacher)}-seed{config.seed}{fold}"
     run_dir = args.run_dir or Path("runs") / name
+    if args.export:
+        from ..exporting import check_export_out
+
+        check_export_out(run_dir, args.export)  # before hours of training, not after
     import_tensorflow(what="kws train")
     from ..training import train
 
