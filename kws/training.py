@@ -286,6 +286,27 @@ def check_folds(config: TrainConfig) -> None:
         raise KwsError(f"--fold must be 0 .. {config.folds - 1} with --folds {config.folds}, not {config.fold}")
 
 
+def check_ranges(config: TrainConfig) -> None:
+    """Refuse numbers a run cannot use (NaN, negative epochs, alpha above 1, ...), from the
+    command line or a config file alike, naming the option."""
+    from .validate import finite, whole
+
+    whole("--epochs", config.epochs, low=1)
+    whole("--batch-size", config.batch_size, low=1)
+    whole("--seed", config.seed, low=0)
+    whole("calibration_clips", config.calibration_clips, low=1)
+    whole("max_clips_per_label", config.max_clips_per_label, low=0)
+    whole("--teacher-cross-fit", config.teacher_cross_fit, low=0)
+    finite("--learning-rate", config.learning_rate, above=0)
+    finite("final_learning_rate", config.final_learning_rate, above=0)
+    finite("--validation-percent", config.validation_percent, low=0, below=100)
+    finite("unknown_ratio", config.unknown_ratio, low=0)
+    finite("silence_ratio", config.silence_ratio, low=0)
+    finite("--temperature", config.temperature, above=0)
+    finite("--alpha", config.alpha, low=0, high=1)
+    finite("--mixup", config.mixup, low=0)
+
+
 #: ``TrainConfig.teacher_hears`` choices.
 TEACHER_HEARS = ("augmented", "clean")
 
@@ -610,6 +631,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     import keras
 
     check_strategy(distribute)
+    check_ranges(config)
     check_folds(config)
     check_teacher(config)
     if config.teacher == EMBEDDING or config.filter_synthetic:

@@ -136,6 +136,29 @@ def test_refused_data_leaves_no_run_that_blocks_the_retry(corpus, tmp_path, caps
                  "--validation-percent", "34", "--cache", str(tmp_path / "cache"), "--no-progress"]) == 0
 
 
+@pytest.mark.parametrize("command, flags, says", [
+    ("train", ["--epochs", "0"], "--epochs must be at least 1"),
+    ("train", ["--batch-size", "-8"], "--batch-size must be at least 1"),
+    ("train", ["--seed", "-1"], "--seed must be 0 or more"),
+    ("train", ["--learning-rate", "nan"], "--learning-rate must be positive"),
+    ("train", ["--validation-percent", "100"], "--validation-percent must be"),
+    ("distill", ["--teacher", "runs/t", "--alpha", "1.5"], "--alpha must be 0 to 1"),
+    ("distill", ["--teacher", "runs/t", "--temperature", "0"], "--temperature must be positive"),
+    ("distill", ["--teacher", "runs/t", "--mixup", "-1"], "--mixup must be 0 or more"),
+])
+def test_numbers_a_run_cannot_use_are_refused(corpus, tmp_path, capsys, command, flags, says):
+    code = main([command, "--quick", *flags, "--data", str(corpus), "--run", str(tmp_path / "run")])
+    assert says in assert_one_error_line(code, capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
+
+
+def test_numbers_from_a_config_file_are_checked_too(corpus, tmp_path, capsys):
+    config = tmp_path / "bad.toml"
+    config.write_text("epochs = 25\nalpha = nan\n")
+    code = main(["train", str(config), "--quick", "--data", str(corpus), "--run", str(tmp_path / "run")])
+    assert "--alpha must be 0 to 1" in assert_one_error_line(code, capsys.readouterr().err)
+
+
 @pytest.mark.parametrize("flags", [["--folds", "3", "--fold", "3"], ["--fold", "1"], ["--folds", "1"]])
 def test_impossible_folds_are_refused(corpus, tmp_path, capsys, flags):
     code = main(["train", "--quick", "--data", str(corpus), "--run", str(tmp_path / "run"), "--no-progress", *flags])

@@ -125,7 +125,7 @@ def _teacher(names: list[str]) -> str:
 def build_config(args: argparse.Namespace):
     from dataclasses import replace
 
-    from ..training import TrainConfig, check_folds, check_teacher
+    from ..training import TrainConfig, check_folds, check_ranges, check_teacher
 
     values = _read_config_file(args.config) if args.config else {}
     try:
@@ -143,8 +143,7 @@ def build_config(args: argparse.Namespace):
         "teacher_hears": getattr(args, "teacher_hears", None),
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    if config.mixup < 0:
-        raise KwsError(f"--mixup must be 0 (off) or positive, not {config.mixup:g}")
+    check_ranges(config)
     check_folds(config)
     check_teacher(config)
     if not config.data:
