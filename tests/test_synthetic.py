@@ -75,7 +75,9 @@ def test_credits_of_real_folders_only():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--voices", "0"], "--voices must be at least 1"),
+    (["--voices", "0"], "--voices: must be 1 to 5000"),
+    (["--voices", "100000"], "--voices: must be 1 to 5000"),
+    (["--seed", "-1"], "--seed: must be 0 or more"),
     (["--words", "a/b"], "not a usable word"),
     (["--kokoro-share", "1.5"], "--kokoro-share must be between 0 and 1"),
     (["--kokoro-share", "nan"], "--kokoro-share must be between 0 and 1"),

@@ -152,6 +152,12 @@ def test_numbers_a_run_cannot_use_are_refused(corpus, tmp_path, capsys, command,
     assert not (tmp_path / "run").exists()
 
 
+def test_a_wav_given_as_config_is_one_line(corpus, tmp_path, capsys):
+    wav = sorted((corpus / "yes").glob("*.wav"))[0]
+    code = main(["train", str(wav), "--quick", "--data", str(corpus), "--run", str(tmp_path / "run")])
+    assert "not a config file" in assert_one_error_line(code, capsys.readouterr().err)
+
+
 def test_numbers_from_a_config_file_are_checked_too(corpus, tmp_path, capsys):
     config = tmp_path / "bad.toml"
     config.write_text("epochs = 25\nalpha = nan\n")

@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import KwsError
+from ..validate import seed_number, whole_number
+
+#: More voices than this is a typo or a day's work: 240 voices x 10 words take 3-20 min here.
+MAX_VOICES = 5000
 
 if TYPE_CHECKING:
     from ..data.archives import Archive
@@ -98,10 +102,11 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     synthesize.add_argument("out", metavar="OUT", type=Path, help="folder to write (Speech Commands layout)")
-    synthesize.add_argument("--voices", type=int, default=240, help="how many voices of the grid (default 240)")
+    synthesize.add_argument("--voices", type=whole_number(low=1, high=MAX_VOICES), default=240,
+                            help=f"how many voices of the grid (default 240, at most {MAX_VOICES})")
     synthesize.add_argument("--words", nargs="+", metavar="WORD", default=None,
                             help="the words to speak (default: yes no up down left right on off stop go)")
-    synthesize.add_argument("--seed", type=int, default=0, help="seed of the voice grid (default 0)")
+    synthesize.add_argument("--seed", type=seed_number, default=0, help="seed of the voice grid (default 0)")
     synthesize.add_argument("--kokoro-share", type=float, default=0.0, metavar="FRACTION",
                             help="share of the voices spoken by Kokoro-82M blends, where set up "
                                  "(`kws data download kokoro`; 1: Kokoro alone); default 0")

@@ -93,9 +93,11 @@ def register(subparsers) -> None:
 
 def _read_config_file(path: Path) -> dict:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise KwsError(f"cannot read config file {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise KwsError(f"{path} is not a config file (not UTF-8 text; give a .toml or .json)") from None
     try:
         if path.suffix == ".toml":
             import tomllib
