@@ -161,6 +161,11 @@ class Loop:
                 before_epoch(epoch)
             inputs, labels, *teacher_logits = epochs(epoch)
             row = self.fit_epoch(epoch, inputs, labels, *teacher_logits)
+            if not np.isfinite(row["loss"]):
+                # Said before this epoch is kept anywhere: the checkpoint and best weights stay
+                # those of the last sound epoch, and nothing is exported.
+                raise KwsError(f"training diverged in epoch {epoch + 1}: the loss is {row['loss']}; lower the "
+                               f"learning rate (peak {self.schedule.learning_rate:g}, --learning-rate)")
             if evaluate is not None:
                 row.update(evaluate(epoch, labels))
             row["seconds"] = round(time.time() - started, 1)

@@ -125,3 +125,17 @@ def test_given_logits_take_no_teacher_model_nor_mixup():
         Distiller(_tiny(), given_logits=True, mixup=0.4)
     with pytest.raises(ValueError):
         Distiller(_tiny(), _tiny(1), given_logits=True)
+
+
+def test_a_diverging_run_stops_in_one_line_before_the_epoch_is_kept():
+    """Inputs that overflow the loss to NaN: KwsError naming the epoch and the learning rate; the
+    epoch after which it diverged reaches no after_epoch hook (no checkpoint, no best weights)."""
+    from kws.errors import KwsError
+
+    epochs = _epochs()
+    epochs[1] = (np.full((32, 4, 2), np.nan, np.float32), epochs[1][1])
+    kept: list[int] = []
+    loop = Loop(_tiny(), SCHEDULE)
+    with pytest.raises(KwsError, match=r"diverged in epoch 2: the loss is nan; lower the learning rate \(peak 0.05"):
+        loop.run(lambda epoch: epochs[epoch], progress=False, after_epoch=lambda epoch, rows: kept.append(epoch))
+    assert kept == [0]
