@@ -17,6 +17,12 @@ from .errors import KwsError
 
 #: The longest refractory time accepted (ms): a minute; the firmware counts it in inferences.
 MAX_REFRACTORY_MS = 60_000.0
+#: The most inferences a moving sum spans: the firmware's KWS_PIPELINE_MAX_SMOOTHING, so that a
+#: setting the host detector takes also builds.
+MAX_SMOOTHING = 16
+#: The most hops between inferences: 50 hops of 20 ms is one second, the window; a longer gap
+#: would leave audio that no inference ever hears.
+MAX_INFERENCE_EVERY = 50
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,10 @@ def check_detector_values(*, inference_every: int | None = None, smoothing: int 
                           threshold: float | None = None, refractory_ms: float | None = None) -> list[str]:
     """What is wrong with the given settings (None: not given), one phrase each."""
     problems = []
-    for name, value in (("inference_every", inference_every), ("smoothing", smoothing)):
-        if value is not None and value < 1:
-            problems.append(f"{name} must be at least 1, not {value}")
+    for name, value, most in (("inference_every", inference_every, MAX_INFERENCE_EVERY),
+                              ("smoothing", smoothing, MAX_SMOOTHING)):
+        if value is not None and not 1 <= value <= most:
+            problems.append(f"{name} must be 1 to {most}, not {value}")
     if threshold is not None and not (math.isfinite(threshold) and 0.0 < threshold <= 1.0):
         problems.append(f"the threshold must be in (0, 1], not {threshold:g}")
     if refractory_ms is not None and not (math.isfinite(refractory_ms) and 0.0 <= refractory_ms <= MAX_REFRACTORY_MS):

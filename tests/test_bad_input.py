@@ -281,6 +281,9 @@ def test_wakeword_numbers_that_arent(tmp_path, capsys, option, value, fragment):
 @pytest.mark.parametrize("argv, fragment", [
     (["detect", "{wav}", "--refractory", "inf"], "argument --refractory: the refractory time"),
     (["detect", "{wav}", "--every", "1.5"], "argument --every: invalid int value: '1.5'"),
+    (["detect", "{wav}", "--every", "51"], "argument --every: inference_every must be 1 to 50, not 51"),
+    (["detect", "{wav}", "--smoothing", "17"], "argument --smoothing: smoothing must be 1 to 16, not 17"),
+    (["firmware", "build", "--out", "x", "--smoothing", "1000"], "smoothing must be 1 to 16, not 1000"),
     (["listen", "--duration", "nan"], "argument --duration: must be positive, not nan"),
     (["listen", "--block-ms", "inf"], "argument --block-ms: must be 1 to 1000, not inf"),
     (["evaluate-stream", "--keywords-from", "k", "--negatives", "n", "--seed", "-1"], "argument --seed"),

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 
 from ..detector import DetectorConfig, detector_constants
+from ..detector_config import MAX_SMOOTHING
 from ..errors import KwsError
 from ..model_file import KwsModel, sha256_hex
 from .c_emit import c_array, c_comment_text, c_defines, c_header, c_string
@@ -49,8 +50,8 @@ def generate_pipeline_config(model: KwsModel, detector: DetectorConfig, network:
                        f"{window} x {mfcc.n_mfcc}")
     if network.output_size != n_labels:
         raise KwsError(f"the network gives {network.output_size} scores for {n_labels} labels")
-    if detector.smoothing > 16:
-        raise KwsError("the firmware smooths over at most 16 inferences")
+    if detector.smoothing > MAX_SMOOTHING:  # DetectorConfig already refuses it; the C relies on it
+        raise KwsError(f"the firmware smooths over at most {MAX_SMOOTHING} inferences")
     if any(not 0 <= k <= 15 for k in model.input_rule.shifts):
         raise KwsError(f"input rule shifts out of range: {model.input_rule.shifts}")
     record = {
