@@ -7,12 +7,20 @@
 #
 #   bash scripts/train-default-model.sh [DATA_DIR ...]   default: ../shared/data's Speech Commands
 set -euo pipefail
+usage="usage: bash scripts/train-default-model.sh [DATA_DIR ...]  (Speech Commands folders; default: ../shared/data's two)"
+case "${1:-}" in -h|--help) echo "$usage"; exit 0 ;; esac
+real=()
+for dir in "$@"; do case "$dir" in /*) real+=("$dir") ;; *) real+=("$PWD/$dir") ;; esac; done  # before the cd
 cd "$(dirname "$0")/.."
-real=("$@")
 if [ ${#real[@]} -eq 0 ]; then
   real=(../shared/data/speech_commands_v2_test_dev ../shared/data/speech_commands_v1_unknown_dev)
 fi
 kws=.venv/bin/kws
+# The data is checked before minutes of synthesis: a missing folder is one line, exit 2.
+[ -x "$kws" ] || { echo "kws: error: $kws not found: run 'bash scripts/setup.sh dev' first" >&2; exit 2; }
+for dir in "${real[@]}"; do
+  if [ ! -d "$dir" ]; then echo "kws: error: no Speech Commands folder at $dir ($usage)" >&2; exit 2; fi
+done
 synthetic=runs/tts-keywords-grid
 "$kws" data synthesize "$synthetic" --voices 240 --cache runs/tts-keywords-grid-cache
 data=()
