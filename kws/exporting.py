@@ -100,6 +100,16 @@ def _test_fold_accuracy(run_dir: Path, model, rule: InputRule, in_memory: KwsMod
             "int8_recall": class_recall(labels, predicted)}
 
 
+def _trained_speakers(run_dir: Path) -> dict[str, Any]:
+    """``{"speakers": [...]}``: the run's training speaker ids (split.json), or {} for a run
+    made before they were recorded."""
+    try:
+        ids = json.loads((run_dir / "split.json").read_text()).get("training_speaker_ids")
+    except (OSError, ValueError):
+        return {}
+    return {"speakers": ids} if isinstance(ids, list) else {}
+
+
 def check_export_out(run_dir: Path, out: Path) -> None:
     """Refuse an ``--out`` that is not a .json model path, or that would overwrite what the run
     reads (its config.json, weights, ...); an earlier export (a NAME.json beside its
@@ -156,6 +166,7 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
                       "parameters": int(model.count_params()), "macs": count_macs(model),
                       "ops": op_names(tflite_int8)},
         training={"run": run_dir.name, "config": config.to_dict(), "distilled_from": describe_teacher(config.teacher),
+                  **_trained_speakers(run_dir),
                   "calibration": {"clips": len(calibration),
                                   "files_sha256": hashlib.sha256(calibration_list.encode()).hexdigest()}})
     int8, _ = int8_accuracy(in_memory, val_features, val_labels)

@@ -244,6 +244,8 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
         "generated_validation_silence": generated_silence,
         "training_clips": len(train), "validation_clips": len(val),
         "training_speakers": len({c.speaker for c in train if c.speaker}),
+        # who trained it, so that `kws evaluate` can say when a folder holds the same people
+        "training_speaker_ids": sorted({c.speaker for c in train if c.speaker}),
         "validation_speakers": sorted({c.speaker for c in val if c.speaker}),
     }
     fold_test: dict[str, Any] = {}

@@ -249,6 +249,36 @@ def test_evaluate_reports_accuracy_recall_and_confusion(quick_run, corpus, capsy
     assert set(report["recall"]) == set(LABELS)
 
 
+def test_evaluate_says_when_it_scores_people_the_model_trained_on(quick_run, corpus, capsys, tmp_path):
+    """The model records its training speakers; a folder holding them gets a note, and a
+    folder of new speakers none. A model without the record is judged by its folders' names."""
+    from kws.data.speech_commands import scan
+
+    run_dir, model_path = quick_run
+    recorded = set(json.loads(model_path.read_text())["training"]["speakers"])
+    assert recorded == set(json.loads((run_dir / "split.json").read_text())["training_speaker_ids"])
+    assert main(["evaluate", "--model", str(model_path), str(corpus), "--cache", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert f"of the {len({c.speaker for c in scan(corpus)[0] if c.speaker})} speakers scored" in err
+    assert "not on new people" in err
+    new_people = make_corpus(tmp_path / "others", speakers=2, takes=1)
+    for path in list(new_people.rglob("a*_nohash_*.wav")):
+        path.rename(path.with_name("f" + path.name[1:]))  # speaker ids no run has seen
+    assert main(["evaluate", "--model", str(model_path), str(new_people), "--cache", str(tmp_path)]) == 0
+    assert "not on new people" not in capsys.readouterr().err
+    # An older model file, without the record: the folder name decides.
+    document = json.loads(model_path.read_text())
+    del document["training"]["speakers"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(document))
+    shutil.copy(model_path.with_suffix(".tflite"), old.with_suffix(".tflite"))
+    old_doc = json.loads(old.read_text())
+    old_doc["tflite"] = "old.tflite"
+    old.write_text(json.dumps(old_doc))
+    assert main(["evaluate", "--model", str(old), str(corpus), "--cache", str(tmp_path)]) == 0
+    assert f"trained on a folder named {corpus.name}" in capsys.readouterr().err
+
+
 def test_evaluate_split_scores_only_that_split(quick_run, tmp_path, capsys):
     """With official lists, --split testing scores exactly the clips of testing_list.txt."""
 

@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if not clips:
         raise KwsError(f"no clip of {where} decodes")
     labels = np.array([model.labels.index(c.label) for c in clips])
+    overlap = trained_overlap(model, clips, args.folder)
+    if overlap:
+        note(overlap)
     accuracy, predicted = int8_accuracy(model, features, labels)
     matrix = confusion_matrix(labels, predicted, len(model.labels))
     recall = {label: (float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None)
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"folder": str(args.folder), "split": args.split, "model": str(model.json_path), "clips": len(clips),
                           "accuracy": accuracy, "recall": recall, "labels": list(model.labels),
-                          "confusion": matrix.tolist()}))
+                          "confusion": matrix.tolist(), "trained_on": overlap}))
         return 0
     print(f"{len(clips)} clips in {where}: accuracy {accuracy:.4f}  (model {model.json_path})")
     width = max(len(label) for label in model.labels)
@@ -90,6 +93,29 @@ def run(args: argparse.Namespace) -> int:
     for i, label in enumerate(model.labels):
         print(f"  {label:>{width}} " + " ".join(f"{v:4d}" for v in matrix[i]))
     return 0
+
+
+def trained_overlap(model: "KwsModel", clips: list["Clip"], folder: Path) -> str | None:
+    """A sentence when the scored clips include people the model trained on, else None: by the
+    speaker ids its file records, or for a model made before it recorded them, by the folder
+    being one of its training folders."""
+    speakers = model.training.get("speakers")
+    if isinstance(speakers, list):
+        scored = {c.speaker for c in clips if c.speaker}
+        common = scored & set(speakers)
+        if not common:
+            return None
+        clip_count = sum(c.speaker in common for c in clips)
+        return (f"{len(common)} of the {len(scored)} speakers scored ({clip_count} of {len(clips)} clips) trained "
+                f"this model: this accuracy is not on new people")
+    config = model.training.get("config")
+    trained = config.get("data", []) if isinstance(config, dict) else []
+    folder_name = Path(folder).resolve().name
+    for data in trained if isinstance(trained, list) else []:
+        if isinstance(data, str) and Path(data).name == folder_name:
+            return (f"this model trained on a folder named {folder_name} ({data}): if it is this one, "
+                    f"this accuracy is not on new people")
+    return None
 
 
 def _features(clips: list[Clip], model: KwsModel, cache: Path | None) -> tuple[list[Clip], np.ndarray]:
