@@ -349,6 +349,8 @@ def test_export_never_writes_over_the_run_it_reads(quick_run, tmp_path, capsys, 
     assert not (tmp_path / "m.json").exists() and not (tmp_path / "no").exists()
     for _ in range(2):  # the default place, then again over that export
         assert main(["export", str(run_dir)]) == 0
+    size = (run_dir / "model.tflite").stat().st_size
+    assert f"wrote {run_dir / 'model.json'} + model.tflite (int8 network {size} bytes)" in capsys.readouterr().out
     assert (run_dir / "model.json").exists() and (run_dir / "config.json").read_bytes() == before["config.json"]
     # kws train --export checks the path before it trains
     code = main(["train", "--quick", "--data", str(corpus), "--run", str(tmp_path / "new"),

@@ -199,10 +199,13 @@ def _distilled_suffix(teacher: str) -> str:
 
 def _print_export(result: dict) -> None:
     accuracy = result["accuracy"]
+    # The byte count is the network's (.tflite), not the JSON's: say which file it is.
+    model = Path(result["model"])
+    wrote = f"wrote {model} + {model.with_suffix('.tflite').name} (int8 network {result['bytes']} bytes)"
     if not accuracy["validation_clips"]:
-        print(f"wrote {result['model']} ({result['bytes']} bytes int8); no speakers were held out, so no accuracy")
+        print(f"{wrote}; no speakers were held out, so no accuracy")
     else:
-        print(f"wrote {result['model']} ({result['bytes']} bytes int8); accuracy on {accuracy['validation_clips']} "
+        print(f"{wrote}; accuracy on {accuracy['validation_clips']} "
               f"validation clips: Keras float {accuracy['keras_float']:.4f}, TFLite float {accuracy['tflite_float']:.4f}, "
               f"TFLite int8 {accuracy['tflite_int8_reference_kernels']:.4f}")
     test = accuracy.get("test_fold")
