@@ -199,7 +199,8 @@ def test_no_input_device_is_one_line(monkeypatch, capsys, devices, extra):
     captured = capsys.readouterr()
     line = assert_one_error_line(code, captured.err)
     assert line.startswith("kws: error: no audio input device found")
-    assert "--device" in line and "kws listen --list-devices" in line
+    # It names what to do; it does not send the user to --list-devices, which would only repeat it.
+    assert "--device" in line and "arecord -l" in line and "--list-devices" not in line
     assert ("0 HDMI out" in line) == bool(devices)
     assert captured.out == ""
 

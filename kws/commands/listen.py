@@ -60,8 +60,9 @@ def no_input_device(everything: list[dict[str, Any]]) -> KwsError:
     outputs = [(index, device) for index, device in enumerate(everything)]
     seen = f"PortAudio sees only output devices: {_names(outputs)}" if outputs else "PortAudio sees no devices at all"
     return KwsError(
-        f"no audio input device found ({seen}). Connect or unmute a microphone (check `arecord -l`), "
-        "then run `kws listen --list-devices` and choose one with `--device INDEX` or `--device NAME`."
+        # Not "see --list-devices": with no input it can only repeat this line.
+        f"no audio input device found ({seen}). Connect or unmute a microphone (check `arecord -l`); "
+        "once one appears, `kws devices` lists it for `--device INDEX` or `--device NAME`."
     )
 
 
