@@ -50,7 +50,7 @@ def register(subparsers) -> None:
     train.add_argument("--out", type=Path, required=True, metavar="DIR",
                        help="output folder (made at the end, in an existing folder; a run that fails leaves none)")
     train.add_argument("--quick", action="store_true",
-                       help="smoke run: 120 voices, 6 epochs, about a minute; checks the setup, not a usable model")
+                       help="smoke run: 120 voices, 6 epochs, about two minutes on 2 cores (104 s measured); checks the setup, not a usable model")
     train.add_argument("--negatives", action="append", default=[], metavar="DIR",
                        help="folder of speech without the wake word, e.g. LibriSpeech (repeatable); one file in "
                             "five is kept for calibrating the threshold")
