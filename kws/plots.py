@@ -76,6 +76,13 @@ def plot_confusion(truth: np.ndarray, predicted: np.ndarray, labels: Sequence[st
     _save(figure, path)
 
 
+def zero_fa_position(one_fa_per_hour: float, target_fa_per_hour: float) -> float:
+    """Where a log DET axis draws "no false accept": half the rate of one false accept, and left
+    of the target line too, since no false accept always meets a target (with a short stream one
+    false accept can be 11/h, and a 0 FA point drawn at 5.7/h looked like a miss of 0.5/h)."""
+    return min(one_fa_per_hour, target_fa_per_hour if target_fa_per_hour > 0 else one_fa_per_hour) / 2
+
+
 def det_png(results: Sequence[ThresholdResult], *, default: ThresholdResult, target: ThresholdResult | None,
             target_fa_per_hour: float, title: str = "") -> bytes:
     """The DET curve: false-reject rate against false accepts per hour (log), one point a threshold.
@@ -89,7 +96,7 @@ def det_png(results: Sequence[ThresholdResult], *, default: ThresholdResult, tar
 
     seconds = results[0].seconds_positive + results[0].seconds_negative
     one = fa_per_hour(1, seconds)
-    floor = one / 2
+    floor = zero_fa_position(one, target_fa_per_hour)
 
     def x_of(r: ThresholdResult) -> float:
         return max(r.fa_per_hour, floor)
@@ -105,9 +112,14 @@ def det_png(results: Sequence[ThresholdResult], *, default: ThresholdResult, tar
                       label=f"{snr:g} dB SNR")
     axes.plot([x_of(r) for r in ordered], [100 * r.false_reject_rate for r in ordered], marker="o",
               markersize=4, color="black", linewidth=2, label="all keywords")
+    placed: set[tuple[float, float]] = set()
     for r in ordered:
-        axes.annotate(f"{r.threshold:g}", (x_of(r), 100 * r.false_reject_rate), textcoords="offset points",
-                      xytext=(4, 4), fontsize=7, color="dimgray")
+        point = (x_of(r), 100 * r.false_reject_rate)
+        if point in placed:  # thresholds at the same point (all the 0 FA ones, often): label the lowest
+            continue
+        placed.add(point)
+        axes.annotate(f"{r.threshold:g}", point, textcoords="offset points", xytext=(4, 4), fontsize=7,
+                      color="dimgray")
     axes.plot([x_of(default)], [100 * default.false_reject_rate], marker="*", markersize=16, color="tab:red",
               linestyle="none", label=f"default threshold {default.threshold:g}")
     if target_fa_per_hour > 0:
@@ -119,7 +131,7 @@ def det_png(results: Sequence[ThresholdResult], *, default: ThresholdResult, tar
     else:
         axes.plot([], [], color="tab:green", linestyle=":", label=f"target {target_fa_per_hour:g} FA/h: not met")
     if any(r.false_accepts == 0 for r in ordered):
-        axes.axvline(one * 0.75, color="gray", linestyle=":", linewidth=0.8)
+        axes.axvline(float(np.sqrt(floor * one)), color="gray", linestyle=":", linewidth=0.8)
         axes.text(floor, 0.01, "0 FA", transform=axes.get_xaxis_transform(), ha="center", va="bottom",
                   fontsize=8, color="gray")
     axes.set_xscale("log")

@@ -454,3 +454,13 @@ def test_undecodable_files_in_the_folders_are_skipped_with_a_note(corpus, noise,
 def test_missing_required_options_are_one_error_line(capsys):
     assert main(["evaluate-stream", "--negatives", "x"]) == 2
     assert "--keywords-from" in assert_one_error_line(2, capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("one, target", [(11.4, 0.5), (0.77, 0.5), (0.2, 0.5), (3.0, 0.0)])
+def test_no_false_accept_is_drawn_left_of_the_target_and_of_one_false_accept(one, target):
+    """The DET plot's "0 FA" position: below the rate of one false accept, and below the target
+    line whenever there is one (a 0 FA calibration once showed right of 0.5/h)."""
+    from kws.plots import zero_fa_position
+
+    x = zero_fa_position(one, target)
+    assert 0 < x < one and (target == 0 or x < target)
