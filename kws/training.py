@@ -239,13 +239,14 @@ def prepare_data(config: TrainConfig, *, cache_dir: Path | None = None, progress
     calibration_index = np.arange(0, len(speech), step)[: config.calibration_clips]
     val_features, val_audio, val_labels, generated_silence = _held_out_set(val, config, noise, cache_dir=cache_dir,
                                                                             progress=progress)
+    training_speakers = sorted({c.speaker for c in train if c.speaker})
     split = {
         "method": method,
         "generated_validation_silence": generated_silence,
         "training_clips": len(train), "validation_clips": len(val),
-        "training_speakers": len({c.speaker for c in train if c.speaker}),
+        "training_speakers": len(training_speakers),
         # who trained it, so that `kws evaluate` can say when a folder holds the same people
-        "training_speaker_ids": sorted({c.speaker for c in train if c.speaker}),
+        "training_speaker_ids": training_speakers,
         "validation_speakers": sorted({c.speaker for c in val if c.speaker}),
     }
     fold_test: dict[str, Any] = {}
@@ -464,14 +465,19 @@ def load_teacher(config: TrainConfig):
 TEACHER_AUGMENTED_DRAWS = 2
 
 
+def _training_rows(data: PreparedData, keep: np.ndarray) -> PreparedData:
+    """``data`` with only the training clips (rows of ``train_audio``) where ``keep`` is True."""
+    from dataclasses import replace as replace_data
+
+    return replace_data(data, train_audio=data.train_audio[keep], train_labels=data.train_labels[keep],
+                        train_groups=[g for g, k in zip(data.train_groups, keep) if k],
+                        train_synthetic=data.train_synthetic[keep])
+
+
 def _teacher_clips(data: PreparedData, config: TrainConfig, keep: np.ndarray, *, part: int = 0):
     """The audio (parts, each cached apart) and labels a teacher head learns from: the kept
     training clips, the silence clips, and augmented draws of the kept clips."""
-    from dataclasses import replace as replace_data
-
-    kept = replace_data(data, train_audio=data.train_audio[keep], train_labels=data.train_labels[keep],
-                        train_groups=[g for g, k in zip(data.train_groups, keep) if k],
-                        train_synthetic=data.train_synthetic[keep])
+    kept = _training_rows(data, keep)
     audio = [kept.train_audio, data.silence_audio]
     labels = [kept.train_labels, np.full(len(data.silence_audio), LABELS.index(SILENCE))]
     for draw in range(TEACHER_AUGMENTED_DRAWS):
@@ -525,8 +531,6 @@ def filter_synthetic(data: PreparedData, teacher, *, log: Callable[[str], None] 
     """``data`` without the synthetic clips whose teacher top class is not their label, and
     what was kept of each label. The teacher never trained on them (:func:`fit_embedding_teacher`
     learns from real clips only), and real clips are never dropped."""
-    from dataclasses import replace as replace_data
-
     from .teachers.cross_fit import CrossFitTeacher
 
     synthetic = np.flatnonzero(data.train_synthetic)
@@ -541,10 +545,7 @@ def filter_synthetic(data: PreparedData, teacher, *, log: Callable[[str], None] 
         f"kept (" + ", ".join(f"{label} {r['kept']}/{r['of']}" for label, r in report.items()) + ")")
     if isinstance(teacher, CrossFitTeacher):
         teacher.clip_parts = teacher.clip_parts[keep]
-    filtered = replace_data(data, train_audio=data.train_audio[keep], train_labels=data.train_labels[keep],
-                            train_groups=[g for g, k in zip(data.train_groups, keep) if k],
-                            train_synthetic=data.train_synthetic[keep])
-    return filtered, report
+    return _training_rows(data, keep), report
 
 
 def _labeller(teacher) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -636,7 +637,8 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     check_ranges(config)
     check_folds(config)
     check_teacher(config)
-    if config.teacher == EMBEDDING or config.filter_synthetic:
+    uses_embedding = config.teacher == EMBEDDING or config.filter_synthetic  # to teach, or only to filter
+    if uses_embedding:
         from .teachers.embedding import load_model_files
 
         load_model_files()  # absent or changed models: said now, before anything is written
@@ -669,17 +671,17 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         kind = "MirroredStrategy" if distribute == "mirrored" else "MultiWorkerMirroredStrategy"
         log(f"distributing with {kind}: {strategy.num_replicas_in_sync} replicas, "
             f"global batch {config.batch_size}")
-    schedule = Schedule.of(config, steps_per_epoch=-(-epoch_size(data, config) // config.batch_size))
     audio_teacher = None
     teacher_metrics: dict[str, Any] = {}
-    if config.teacher == EMBEDDING or config.filter_synthetic:
+    if uses_embedding:
         audio_teacher = fit_embedding_teacher(data, config, run_dir / "embedding_teacher.npz",
                                               cache_dir=cache_dir, log=log)
         teacher_metrics["teacher_val_accuracy"] = _teacher_accuracy(audio_teacher, data)
         log(f"embedding teacher: validation accuracy {teacher_metrics['teacher_val_accuracy']:.4f} (float)")
     if config.filter_synthetic:
         data, teacher_metrics["synthetic_filter"] = filter_synthetic(data, audio_teacher, log=log)
-        schedule = Schedule.of(config, steps_per_epoch=-(-epoch_size(data, config) // config.batch_size))
+    # After the filter: the epochs are what it left.
+    schedule = Schedule.of(config, steps_per_epoch=-(-epoch_size(data, config) // config.batch_size))
     if config.teacher != EMBEDDING:
         audio_teacher = None  # it only filtered
     with strategy.scope():

@@ -10,11 +10,11 @@ silence, anything else) gets the mean of all heads' logits.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
+from ..data.speech_commands import speaker_fold
 from .embedding import EmbeddingTeacher, SpeechEmbedding
 
 #: Sources that are not a real training clip (silence, synthetic clips): every head's mean.
@@ -24,8 +24,8 @@ NO_PART = -1
 def speaker_parts(groups: list[str], synthetic: np.ndarray, *, parts: int) -> np.ndarray:
     """(n,) int: the part (0 .. parts-1) of each training clip's speaker, :data:`NO_PART` for
     synthetic clips (no head trains on them)."""
-    out = np.array([int(hashlib.sha1(f"kws-teacher-part:{g}".encode()).hexdigest(), 16) % parts for g in groups],
-                   dtype=int)
+    # The folds' salted hash with a salt of its own: parts cut across the k folds.
+    out = np.array([speaker_fold(g, folds=parts, salt="kws-teacher-part") for g in groups], dtype=int)
     out[np.asarray(synthetic, bool)] = NO_PART
     return out
 
