@@ -74,10 +74,11 @@ def int8_accuracy(model: "KwsModel | Path", features: np.ndarray, labels: np.nda
     return float(np.mean(predicted == labels)) if len(labels) else float("nan"), predicted
 
 
-def class_recall(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
-    """Recall of each of LABELS (None for a class with no clips)."""
+def class_recall(labels: np.ndarray, predicted: np.ndarray,
+                 names: Sequence[str] = LABELS) -> dict[str, float | None]:
+    """Recall of each class of ``names`` (label indices into it; None for a class with no clips)."""
     recall: dict[str, float | None] = {}
-    for index, label in enumerate(LABELS):
+    for index, label in enumerate(names):
         mine = labels == index
         recall[label] = float(np.mean(predicted[mine] == index)) if mine.any() else None
     return recall

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ..console import note
     from ..data.speech_commands import assign_splits, has_official_lists, scan
     from ..errors import KwsError
-    from ..exporting import int8_accuracy
+    from ..exporting import class_recall, int8_accuracy
     from ..model_file import load_model
     from ..outputs import check_outputs
     from ..plots import confusion_matrix, plot_confusion
@@ -74,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
         note(overlap)
     accuracy, predicted = int8_accuracy(model, features, labels)
     matrix = confusion_matrix(labels, predicted, len(model.labels))
-    recall = {label: (float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None)
-              for i, label in enumerate(model.labels)}
+    recall = class_recall(labels, predicted, model.labels)
     if args.png:
         plot_confusion(labels, predicted, model.labels, args.png, title=f"{args.folder.name}: accuracy {accuracy:.4f}")
     if args.json:
