@@ -46,6 +46,8 @@ class GeneratedModel:
     output_shape: tuple[int, ...]
     arena_size: int
     ops: list[str] = field(default_factory=list)
+    #: (operator index, kernel function) of each kernel call of the invoke, in order.
+    kernel_calls: list[tuple[int, str]] = field(default_factory=list)
     header_name: str = HEADER_NAME
     source_name: str = SOURCE_NAME
 
@@ -198,6 +200,7 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
     slot_size = 0
     constants: list[str] = []
     body: list[str] = []
+    kernel_calls: list[tuple[int, str]] = []
     previous = graph.input.index
     for op in graph.ops:
         op.check_supported()
@@ -241,6 +244,7 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
             call = _softmax(op, prefix)
         kernel = f"{call.kernel}_dsp" if kernels == "dsp" and call.kernel in _DSP_KERNELS else call.kernel
         constants += call.constants
+        kernel_calls.append((op.index, kernel))
         body += ["    KWS_PROFILE_BEGIN();",
                  f"    status |= {kernel}({', '.join((f'&{prefix}_params', src, *call.operands, dst))});",
                  f'    KWS_PROFILE_END({op.index}, "{kernel}");']
@@ -301,4 +305,4 @@ int {name}_invoke(const int8_t *input, int8_t *output, int8_t *arena)
     return status;
 }}
 """
-    return GeneratedModel(header, source, in_shape, out_shape, arena_size, op_names)
+    return GeneratedModel(header, source, in_shape, out_shape, arena_size, op_names, kernel_calls)
