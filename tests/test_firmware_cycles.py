@@ -11,16 +11,20 @@ bounds are the TRM's own ranges.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
-from firmware_helpers import DEFAULT_MACS, needs_toolchain
+from firmware_helpers import DEFAULT_MACS, needs_frontend_toolchain, needs_toolchain, real_speech
+from kws.cli import main
 from kws.firmware.cortex_m4 import Cost, refill, split_mnemonic, timing, transition
 from kws.firmware.disassembly import Instruction, parse_functions, parse_instructions
 from kws.firmware.exec_trace import parse_exec_log
+from kws.model_file import load_model
 
 LOOPS = Path(__file__).resolve().parent / "asm" / "cycle_loops.S"
 
@@ -192,7 +196,6 @@ def test_a_caller_includes_its_callee(loops):
 @pytest.fixture(scope="module")
 def default_profile(tmp_path_factory):
     from kws.firmware.infer import build_infer, profile_infer
-    from kws.model_file import load_model
 
     build = build_infer(load_model().tflite, tmp_path_factory.mktemp("cycles_default"), kernels="dsp")
     inputs = np.random.default_rng(0).integers(-128, 128, (2, *build.model.input_shape), dtype=np.int8)
@@ -224,3 +227,45 @@ def test_the_default_model_costs_more_cycles_than_instructions(default_profile):
     layered = sum(op.estimate.cycles for op in result.layers)
     total = sum(estimate.cycles for estimate in result.cycles)
     assert layered <= total <= layered * 1.001  # the rest: kws_model_invoke's own few instructions
+
+
+# --- the command line ------------------------------------------------------------------------------------
+
+
+@needs_toolchain
+def test_infer_cycles_on_the_command_line(tmp_path, capsys):
+    """--cycles adds each inference's estimate and a last line of layers; outputs and
+    instruction counts are those of the plain run (the log changes nothing that runs)."""
+    model = load_model()
+    np.save(tmp_path / "x.npy", np.random.default_rng(5).integers(-128, 128, (1, model.n_frames, model.mfcc.n_mfcc, 1),
+                                                                   dtype=np.int8))
+    argv = ["firmware", "infer", "--model", str(model.json_path), "--inputs", str(tmp_path / "x.npy"), "--json",
+            "--build-dir", str(tmp_path / "build")]
+    assert main(argv) == 0
+    plain = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main([*argv, "--cycles"]) == 0
+    traced, layers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {k: traced[k] for k in ("output", "instructions")} == plain[0]
+    low, high = traced["cycles_range"]
+    assert low <= traced["cycles"] <= high and traced["cycles"] > traced["instructions"]
+    assert [layer["op"] for layer in layers["layers"]] == list(range(12))
+    assert sum(layer["instructions"] for layer in layers["layers"]) <= traced["instructions"]
+
+
+@needs_frontend_toolchain
+def test_run_cycles_on_the_command_line(tmp_path, capsys):
+    """`kws firmware run --cycles` prints what the plain run prints, with cycles in its summary."""
+    wav = tmp_path / "words.wav"
+    sf.write(wav, real_speech(2), 16000)
+    argv = ["firmware", "run", "--json", "--build-dir", str(tmp_path / "build"), str(wav)]
+    assert main(argv) == 0
+    plain = capsys.readouterr().out.splitlines()
+    assert main([*argv, "--cycles"]) == 0
+    traced = capsys.readouterr().out.splitlines()
+    assert traced[:-1] == plain[:-1]
+    summary, before = json.loads(traced[-1])["summary"], json.loads(plain[-1])["summary"]
+    assert {k: v for k, v in summary.items() if not k.startswith("cycle")} == before
+    for what in ("per_mfcc_frame", "per_inference"):
+        low, high = summary[f"cycles_{what}_range"]
+        assert summary[f"instructions_{what}"] < low <= summary[f"cycles_{what}"] <= high
+    assert summary["cycles_max_inference"] >= summary["cycles_per_inference"]

@@ -2,8 +2,8 @@
 alone on the firmware's kernels.
 
     kws firmware build --board B [--model M] --out DIR
-    kws firmware run   --board qemu-mps2-an386 [--model M] [--json] FILE.wav
-    kws firmware infer --board qemu-mps2-an386 --model M.tflite --inputs X.npy [--json]
+    kws firmware run   --board qemu-mps2-an386 [--model M] [--json] [--cycles] FILE.wav
+    kws firmware infer --board qemu-mps2-an386 --model M.tflite --inputs X.npy [--json] [--cycles]
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ Run an int8 .tflite model alone on the firmware's int8 kernels (the DSP extensio
 from the model, built for the board and fed the int8 tensors of --inputs (a .npy of shape
 [N, *input shape]); prints one line per input, {"output": [...], "instructions": n} with
 --json. Instruction counts come from QEMU's -icount with SysTick (instructions, not cycles).
+With --cycles each line also carries estimated Cortex-M4 cycles ("cycles", "cycles_range": the
+bounds), and a last line {"layers": [...]} gives each kernel call's instructions and cycles
+per inference (see --cycles).
 Needs arm-none-eabi-gcc with newlib and qemu-system-arm (bash scripts/setup.sh installs them).
 """
 
@@ -38,8 +41,13 @@ built (incrementally, in --build-dir or a temporary folder) and fed the file one
 time. With --json it prints the lines of `kws detect --scores` ({"frame", "scores"} for every
 inference and {"time", "keyword", "score"} for every detection), then
 {"summary": {...}} with the instructions per MFCC frame and per inference (QEMU -icount:
-instructions, not cycles). Without --json, the detections and a summary.
+instructions, not cycles); with --cycles also estimated Cortex-M4 cycles per MFCC frame and per
+inference, with their bounds. Without --json, the detections and a summary.
 """
+
+CYCLES_HELP = ("also estimate Cortex-M4 cycles: QEMU logs every executed block, each instruction is weighed with "
+               "the Cortex-M4 TRM's timings (zero wait states; branch refill P=2, bounds from P=1..3, division "
+               "2..12 cycles); about ten times slower than a plain run (kws.firmware.cycles)")
 
 
 def _add_kernels_option(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +90,7 @@ def register(subparsers) -> None:
     add_detector_options(run)
     _add_kernels_option(run)
     run.add_argument("--json", action="store_true", help="JSON lines, as kws detect --scores, then a summary")
+    run.add_argument("--cycles", action="store_true", help=CYCLES_HELP)
     run.add_argument("--build-dir", type=Path, help="where to build (default: a temporary folder)")
     run.set_defaults(run=run_run)
     infer = actions.add_parser("infer", help="run an int8 .tflite on given input tensors in QEMU",
@@ -92,6 +101,7 @@ def register(subparsers) -> None:
     infer.add_argument("--inputs", metavar="X.npy", type=Path, required=True, help="int8 array [N, *input shape]")
     _add_kernels_option(infer)
     infer.add_argument("--json", action="store_true", help="JSON lines")
+    infer.add_argument("--cycles", action="store_true", help=CYCLES_HELP)
     infer.add_argument("--build-dir", type=Path, help="where to build (default: a temporary folder)")
     infer.set_defaults(run=run_infer)
 
@@ -141,7 +151,7 @@ def run_infer(args: argparse.Namespace) -> int:
     import tempfile
 
     from ..errors import KwsError
-    from ..firmware.infer import build_infer, run_infer as run
+    from ..firmware.infer import build_infer, profile_infer, run_infer as run
 
     from ..outputs import check_outputs
 
@@ -153,14 +163,38 @@ def run_infer(args: argparse.Namespace) -> int:
         expected = tuple(image.model.input_shape)
         if tuple(inputs.shape[1:]) != expected and inputs[0].size != image.model.input_size:
             raise KwsError(f"{args.inputs}: inputs of shape {inputs.shape[1:]} do not fit the model's {expected}")
-        outputs, instructions = run(image, inputs.reshape(len(inputs), *expected))
-    for output, count in zip(outputs, instructions):
+        shaped = inputs.reshape(len(inputs), *expected)
+        profiled = profile_infer(image, shaped) if args.cycles else None
+        outputs, instructions = (profiled.outputs, profiled.instructions) if profiled else run(image, shaped)
+    for i, (output, count) in enumerate(zip(outputs, instructions)):
         values = [int(v) for v in output.reshape(-1)]
+        line = {"output": values, "instructions": int(count)}
+        if profiled:
+            cost = profiled.cycles[i].cost
+            line.update({"cycles": cost.cycles, "cycles_range": [cost.low, cost.high]})
         if args.json:
-            print(json.dumps({"output": values, "instructions": int(count)}))
+            print(json.dumps(line))
         else:
-            print(f"{count:>12,d} instructions  output {values}")
+            estimate = f"  {line['cycles']:>12,d} cycles (est.)" if profiled else ""
+            print(f"{count:>12,d} instructions{estimate}  output {values}")
+    if profiled:
+        _print_layers(profiled, len(inputs), args.json)
     return 0
+
+
+def _print_layers(profiled, inferences: int, as_json: bool) -> None:
+    """Each kernel call's instructions and estimated cycles, per inference."""
+    from ..firmware.cycles import MODEL
+
+    layers = [{"op": layer.op, "kernel": layer.kernel, **layer.estimate.per(inferences)} for layer in profiled.layers]
+    if as_json:
+        print(json.dumps({"layers": layers, "cycle_model": MODEL}))
+        return
+    print(f"per inference ({MODEL}):")
+    for layer in layers:
+        op = "" if layer["op"] is None else layer["op"]
+        print(f"  op {op:>3} {layer['kernel']:<28} {layer['instructions']:>12,d} instructions "
+              f"{layer['cycles']:>12,d} cycles ({layer['cycles_low']:,d}..{layer['cycles_high']:,d})")
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -209,7 +243,7 @@ def run_run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="kws-firmware-") as tmp:
         image = build_image(model, args.build_dir or Path(tmp), board=args.board, detector=config,
                             kernels=args.kernels)
-        events, summary = run_image(image, model, audio.samples)
+        events, summary = run_image(image, model, audio.samples, cycles=args.cycles)
     detections = 0
     for event in events:
         if isinstance(event, Detection):
@@ -226,4 +260,9 @@ def run_run(args: argparse.Namespace) -> int:
         note(f"{detections} detection{'s' if detections != 1 else ''} in {audio.duration:.1f} s on {args.board}: "
              f"{summary.instructions_per_frame:,.0f} instructions per MFCC frame, "
              f"{summary.instructions_per_inference:,.0f} per inference ({summary.inferences} inferences)")
+        if summary.cycles is not None:
+            frame = summary.cycles.per_frame(summary.frames)
+            inference = summary.cycles.per_inference(summary.inferences)
+            note(f"estimated Cortex-M4 cycles: {frame.cycles:,d} per MFCC frame ({frame.low:,d}..{frame.high:,d}), "
+                 f"{inference.cycles:,d} per inference ({inference.low:,d}..{inference.high:,d})")
     return 0

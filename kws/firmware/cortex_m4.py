@@ -241,6 +241,9 @@ class Cost:
     def __add__(self, other: Cost) -> Cost:
         return Cost(self.cycles + other.cycles, self.low + other.low, self.high + other.high)
 
+    def __sub__(self, other: Cost) -> Cost:
+        return Cost(self.cycles - other.cycles, self.low - other.low, self.high - other.high)
+
     def __mul__(self, times: int) -> Cost:
         return Cost(self.cycles * times, self.low * times, self.high * times)
 

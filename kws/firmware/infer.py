@@ -25,7 +25,7 @@ from . import toolchain
 from .boards import DEFAULT_BOARD, Board, get_board
 from .cycles import CycleEstimate, CycleProfile, profile_elf
 from .generate import GeneratedModel, generate_model
-from .qemu import run_app
+from .qemu import check_exit, run_app
 from .sources import APPS_DIR, BOARDS_DIR, DEFAULT_KERNELS, SRC_DIR, kernel_sources
 from .toolchain import Compile, ElfSize
 
@@ -143,9 +143,7 @@ def profile_infer(build: InferBuild, inputs: np.ndarray, *, timeout: float = 600
     work, n = _write_inputs(build, inputs)
     run, profile = profile_elf(build.elf, _ARGUMENTS, machine=build.board.qemu_machine, cwd=work,
                                split=[INVOKE], timeout=timeout)
-    if run.returncode != 0:
-        tail = (run.stderr.strip() or run.stdout.strip())[-2000:]
-        raise KwsError(f"infer on {build.board.name}: exit status {run.returncode}: {tail}")
+    check_exit(run, f"infer on {build.board.name}")
     outputs, instructions = _read_results(build, run.stdout, n, work)
     cycles = [profile.within(frame) for frame in profile.frames(INVOKE)]
     expected = iter(build.model.kernel_calls)

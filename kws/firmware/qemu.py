@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 from ..errors import KwsError
 from .boards import Board
@@ -82,7 +82,19 @@ def run_app(elf: Path, arguments: Sequence[str], *, board: Board, cwd: Path, tim
     if not board.qemu_machine:
         raise KwsError(f"{board.name} is not a QEMU board")
     result = run_elf(elf, arguments, machine=board.qemu_machine, cwd=cwd, timeout=timeout)
+    check_exit(result, f"{what or arguments[0]} on {board.name}")
+    return result
+
+
+class Finished(Protocol):
+    """A finished run: a :class:`subprocess.CompletedProcess`, or a traced one."""
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def check_exit(result: Finished, what: str) -> None:
+    """:class:`KwsError` with the end of its output when ``result`` exited with a non-zero status."""
     if result.returncode != 0:
         tail = (result.stderr.strip() or result.stdout.strip())[-2000:]
-        raise KwsError(f"{what or arguments[0]} on {board.name}: exit status {result.returncode}: {tail}")
-    return result
+        raise KwsError(f"{what}: exit status {result.returncode}: {tail}")
