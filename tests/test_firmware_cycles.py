@@ -90,8 +90,9 @@ def test_objdump_lines_parse():
 
 
 def test_the_log_parser_follows_blocks_calls_and_corrections():
-    """A hand-written log in QEMU 7.2's format: main (0x10) calls f (0x40) from 0x14 and f
-    returns to 0x18; one block is logged but stopped before it ran, one is rewound."""
+    """A hand-written log in QEMU 7.2's format: main (0x10) calls f (0x40) from 0x14, f
+    tail-calls g (0x50) from 0x42 and g returns to 0x18; one block is logged but stopped before
+    it ran, one is rewound."""
     log = b"""----------------
 IN: main
 0x00000010:  2001       movs r0, #1
@@ -101,9 +102,14 @@ Trace 0: 0x7f0000000100 [00000000/00000010/00000110/ff020200] main
 ----------------
 IN: f
 0x00000040:  3001       adds r0, #1
-0x00000042:  4770       bx lr
+0x00000042:  e005       b #0x50
 
 Trace 0: 0x7f0000000200 [00000000/00000040/00000110/ff020200] f
+----------------
+IN: g
+0x00000050:  4770       bx lr
+
+Trace 0: 0x7f0000000280 [00000000/00000050/00000110/ff020200] g
 ----------------
 IN: main
 0x00000018:  2002       movs r0, #2
@@ -115,12 +121,14 @@ Stopped execution of TB chain before 0x7f0000000300 [00000018] main
 Trace 0: 0x7f0000000300 [00000000/00000018/00000110/ff020200] main
 cpu_io_recompile: rewound execution of TB to 0000001a
 """.splitlines(keepends=True)
-    trace = parse_exec_log(log, functions={0x10: "main", 0x40: "f"}, call_sites={0x14: 0x18})
-    assert trace.contexts == [(("main", None, None),), (("main", None, None), ("f", 0x14, None))]
+    trace = parse_exec_log(log, functions={0x10: "main", 0x40: "f", 0x50: "g"}, call_sites={0x14: 0x18})
+    main_, f, g = ("main", None, None), ("f", 0x14, None), ("g", 0x42, None)
+    assert trace.contexts == [(main_,), (main_, f), (main_, f, g)]
     runs = {(trace.contexts[c][-1][0], trace.blocks[b]): n for (c, b), n in trace.block_runs.items()}
-    assert runs == {("main", (0x10, 0x14)): 1, ("f", (0x40, 0x42)): 1, ("main", (0x18,)): 1}
-    assert trace.instructions() == 5
-    assert set(trace.transfers) == {(0, 1, 0x14, 0x40), (1, 0, 0x42, 0x18)}
+    assert runs == {("main", (0x10, 0x14)): 1, ("f", (0x40, 0x42)): 1, ("g", (0x50,)): 1, ("main", (0x18,)): 1}
+    assert trace.instructions() == 6
+    assert set(trace.transfers) == {(0, 1, 0x14, 0x40), (1, 2, 0x42, 0x50), (2, 0, 0x50, 0x18)}
+    assert trace.entries == {0: 1, 1: 1, 2: 1}
 
 
 # --- hand-counted loops in QEMU ------------------------------------------------------------------------

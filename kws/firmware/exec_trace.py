@@ -19,8 +19,9 @@ ran, and each transfer from one block's last instruction to the next block's fir
 * a block after a BL/BLX (``call_sites``) that is not the instruction after it is a call: a
   new frame (the callee's name, the call site, the return address = the BL's next address);
 * reaching the innermost frame's return address is its return;
-* a block at a function's entry reached otherwise (a tail call ``b.w f``) replaces the
-  innermost frame's function, keeping its return address.
+* a block at a function's entry reached otherwise (a tail call ``b.w f``) is a frame inside
+  the caller's, with the caller's return address: both return there together, and the caller
+  counts what its tail call ran (``kws_frontend_process_frame`` ends in ``b.w arm_mfcc_q15``).
 
 A frame is named by (function, call site, ordinal): the ordinal counts the calls of the same
 function from the same site, for the functions in ``split`` only (e.g. ``kws_model_invoke``,
@@ -123,15 +124,15 @@ class _Folder:
             self.context = self._enter_context()
             self.trace.entries[self.context] += 1
         elif first == self.stack[-1].returns_to and len(self.stack) > 1:
-            self.stack.pop()
+            while len(self.stack) > 1 and self.stack[-1].returns_to == first:  # a tail call's frames too
+                self.stack.pop()
             self.context = self._enter_context()
         elif last in self.call_sites and first != self.call_sites[last]:
             self.stack.append(_Frame(self._key(first, last), self.call_sites[last]))
             self.context = self._enter_context()
             self.trace.entries[self.context] += 1
         elif first in self.functions and self.functions[first] != self.stack[-1].key[0]:
-            top = self.stack[-1]
-            self.stack[-1] = _Frame(self._key(first, top.key[1]), top.returns_to)
+            self.stack.append(_Frame(self._key(first, last), self.stack[-1].returns_to))
             self.context = self._enter_context()
             self.trace.entries[self.context] += 1
         if last is not None:
