@@ -1,14 +1,19 @@
-"""Firmware benchmark (so far): instruction counts on the Cortex-M4F (QEMU mps2-an386).
+"""Firmware benchmark: instruction counts and estimated cycles on the Cortex-M4F (QEMU mps2-an386).
 
     python benchmarks/bench_firmware.py [--json benchmarks/results/firmware.json]
 
-QEMU runs with -icount shift=0 and the board reads SysTick, so these are instruction counts
-(resolution 40), not cycles; they are deterministic. Measured:
-* one MFCC frame (CMSIS-DSP arm_mfcc_q15, plain C), over real speech or noise;
+QEMU runs with -icount shift=0 and the board reads SysTick, so the board's counts are
+instructions (resolution 40), not cycles; they are deterministic. Cycles are estimated from
+QEMU's execution log with the Cortex-M4 TRM's timings (kws.firmware.cycles: zero wait states,
+branch refill P=2, with low/high bounds). Measured:
+* one MFCC frame (CMSIS-DSP arm_mfcc_q15, plain C), over noise: instructions, estimated cycles,
+  and both by CMSIS-DSP function (the frontend's stages);
 * one inference of the shipped DS-CNN-S and of TFLM's micro_speech model, from the generated C,
   with the plain-C reference int8 kernels and with the DSP-extension kernels
-  (firmware/src/int8_dsp/, bit-exact with the plain ones); MACs per instruction;
-* instructions per operator of one inference (a build with KWS_PROFILE), plain and DSP;
+  (firmware/src/int8_dsp/, bit-exact with the plain ones); MACs per instruction and per
+  estimated cycle;
+* instructions per operator of one inference (a build with KWS_PROFILE), plain and DSP, and
+  each layer's instructions, estimated cycles and MACs from the execution log (the plain build);
 * the inference images' sizes.
 """
 
@@ -28,10 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from dsp import MfccConfig  # noqa: E402
-from kws.firmware.infer import build_infer, run_infer  # noqa: E402
-from kws.firmware.mfcc_dump import build_mfcc_dump, run_mfcc_dump  # noqa: E402
+from kws.firmware.cycles import MODEL, CycleEstimate, profile_elf  # noqa: E402
+from kws.firmware.infer import build_infer, profile_infer, run_infer  # noqa: E402
+from kws.firmware.mfcc_dump import APP as MFCC_DUMP, build_mfcc_dump, run_mfcc_dump  # noqa: E402
 from kws.firmware.qemu import run_elf  # noqa: E402
 from kws.firmware.sources import KERNELS  # noqa: E402
+from kws.firmware.tflite_graph import read_graph  # noqa: E402
 from kws.model_file import load_model  # noqa: E402
 
 DS_CNN_S_MACS = 2_656_768
@@ -55,10 +62,36 @@ def per_op(image, inputs: np.ndarray) -> list[dict]:
     return rows
 
 
+def op_macs(content: bytes) -> dict[int, int]:
+    """Multiply-accumulates of each weighted operator: every output element takes as many as its
+    filter has weights (CONV_2D kh*kw*in, DEPTHWISE_CONV_2D kh*kw, FULLY_CONNECTED in)."""
+    return {op.index: op.output.size * op.weights.size // op.output.shape[-1]
+            for op in read_graph(content).ops if op.weights is not None}
+
+
+def _ratio(macs: int, count: int) -> float | None:
+    return round(macs / count, 3) if macs and count else None
+
+
+def per_layer(image, inputs: np.ndarray, macs: dict[int, int]) -> tuple[dict, list[dict]]:
+    """One inference under the execution log: its estimate, and each kernel call's."""
+    profiled = profile_infer(image, inputs[:1])
+    whole = profiled.cycles[0]
+    layers = []
+    for layer in profiled.layers:
+        n = macs.get(layer.op, 0)
+        layers.append({"op": layer.op, "kernel": layer.kernel, **layer.estimate.per(layer.calls), "macs": n,
+                       "macs_per_instruction": _ratio(n, layer.estimate.instructions),
+                       "macs_per_cycle": _ratio(n, layer.estimate.cycles)})
+    return whole.to_dict(), layers
+
+
 def measure(content: bytes, macs: int | None, out_dir: Path, inputs_per_run: int, rng) -> dict:
-    """Plain vs DSP kernels on one model: instructions per inference, MACs/instruction, per op."""
+    """Plain vs DSP kernels on one model: instructions per inference, MACs per instruction and
+    per estimated cycle, per op."""
     result: dict = {}
     inputs = None
+    layer_macs = op_macs(content)
     for kernels in KERNELS:
         image = build_infer(content, out_dir / kernels, kernels=kernels)
         if inputs is None:
@@ -69,8 +102,10 @@ def measure(content: bytes, macs: int | None, out_dir: Path, inputs_per_run: int
             "instructions_per_inference_median": int(median),
             "image": {"text": image.size.text, "data": image.size.data, "bss": image.size.bss},
         }
+        entry["cycles_first_inference"], entry["per_layer"] = per_layer(image, inputs, layer_macs)
         if macs:
             entry["macs_per_instruction"] = macs / median
+            entry["macs_per_cycle"] = macs / entry["cycles_first_inference"]["cycles"]
         profiled = build_infer(content, out_dir / f"{kernels}_profile", kernels=kernels, profile=True)
         entry["per_op"] = per_op(profiled, inputs)
         result[kernels] = (entry, outputs)
@@ -82,6 +117,21 @@ def measure(content: bytes, macs: int | None, out_dir: Path, inputs_per_run: int
     return out
 
 
+def frontend_cycles(build, samples: np.ndarray) -> dict:
+    """One MFCC frame under the execution log: instructions and estimated cycles per frame, and
+    by CMSIS-DSP function called from arm_mfcc_q15 (the frontend's stages)."""
+    with tempfile.TemporaryDirectory() as work:
+        samples.astype("<i2").tofile(Path(work) / "input.raw")
+        _, profile = profile_elf(build.elf, [MFCC_DUMP, "input.raw", "mfcc.raw"], machine=build.board.qemu_machine,
+                                 cwd=Path(work))
+    frames = profile.calls("arm_mfcc_q15")
+    stages = {"arm_mfcc_q15 (its own code)": profile.total(lambda path: path[-1][0] == "arm_mfcc_q15")}
+    for frame in profile.children("arm_mfcc_q15"):  # a function called from two sites: summed
+        stages.setdefault(frame[0], CycleEstimate()).add(profile.within(frame))
+    return {"frames": frames, **profile.within("kws_frontend_process_frame").per(frames),
+            "by_function": {name: e.per(frames) for name, e in stages.items()}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "firmware.json")
@@ -91,13 +141,16 @@ def main() -> None:
         frontend = build_mfcc_dump(MfccConfig(), Path(tmp) / "mfcc")
         noise = rng.normal(0, 3000, 16000).round().clip(-32768, 32767).astype(np.int16)
         per_frame = run_mfcc_dump(frontend, noise).instructions
+        mfcc_cycles = frontend_cycles(frontend, noise)
         model = load_model()
         ds_cnn = measure(model.tflite, DS_CNN_S_MACS, Path(tmp) / "ds_cnn_s", 5, rng)
         results = {
             "date": date.today().isoformat(),
             "machine": platform.node() or "unknown",
             "board": "qemu-mps2-an386 (Cortex-M4F), -O2; plain C or DSP extension (SXTB16/SMLAD)",
+            "cycle_model": MODEL,
             "mfcc_instructions_per_frame_median": int(np.median(per_frame)),
+            "mfcc_cycles_per_frame": mfcc_cycles,
             # The plain build's figures under their original keys.
             "ds_cnn_s_instructions_per_inference_median": ds_cnn["plain"]["instructions_per_inference_median"],
             "ds_cnn_s_macs_per_instruction": ds_cnn["plain"]["macs_per_instruction"],
