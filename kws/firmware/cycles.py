@@ -26,9 +26,10 @@ leaves open: P = 1 to 3 (2 in the estimate), SDIV/UDIV 2 to 12 cycles (7), IT fo
 not (1), the address-dependency stall (0 or 1), a literal-pool load's extra cycle, a
 conditional instruction skipped (1). Outside the bounds, not modelled: flash wait states
 (zero-wait-state memory, as the TRM's table; an nRF52840 at 64 MHz fetches through a cache),
-unaligned loads and stores (+1 or +2 each; the log has no data addresses), bus contention,
-interrupts. For a DS-CNN-S inference with the DSP kernels the interval is -4.9 % / +2.3 % of the
-estimate, almost all of it the refill of taken branches.
+unaligned loads and stores (+1 or +2 each; the log has no data addresses: on DS-CNN-S only the
+DSP first convolution makes any, at most +2.1 % of an inference, see benchmarks/README.md), bus
+contention, interrupts. For a DS-CNN-S inference with the DSP kernels the interval is -4.9 % /
++2.3 % of the estimate, almost all of it the refill of taken branches.
 """
 
 from __future__ import annotations
