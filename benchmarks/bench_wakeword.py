@@ -79,7 +79,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--voices", type=int)
     parser.add_argument("--backbone", type=Path, help="passed to kws wakeword train --backbone")
-    parser.add_argument("--distill", action="store_true", help="passed to kws wakeword train --distill")
+    parser.add_argument("--distill", nargs="?", const="dscnn", metavar="TEACHER",
+                        help="passed to kws wakeword train --distill (dscnn if no TEACHER is named, or embedding)")
     parser.add_argument("--fold", type=int, choices=(0, 1), default=0,
                         help="with --split-librispeech: which half of the speakers trains (0: even positions)")
     parser.add_argument("--mine-every", type=int, help="passed to kws wakeword train --mine-every")
@@ -124,7 +125,7 @@ def main() -> None:
         if args.backbone:
             argv += ["--backbone", str(args.backbone)]
         if args.distill:
-            argv.append("--distill")
+            argv += ["--distill", args.distill]
         if args.mine_every is not None:
             argv += ["--mine-every", str(args.mine_every)]
         for setting in args.settings:

@@ -475,6 +475,7 @@ def test_firmware_takes_the_wake_word_model(quick_model, tmp_path, capsys):
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--target-fa-per-hour", "0"], "target-fa-per-hour"),
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--mine-every", "-1"], "--mine-every"),
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--learning-rate", "0"], "--learning-rate"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--distill", "bert"], "invalid choice: 'bert'"),
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--negatives", "{tmp}/missing"], "no such file"),
     (["wakeword", "train", "hey nova"], "--out"),
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "wake_word=alexa"], "KEY one of"),
@@ -606,7 +607,7 @@ def test_distill_trains_the_teacher_then_the_student_on_the_same_windows(monkeyp
         return real_run(loop, recording, **kwargs)
 
     monkeypatch.setattr(train_loop.Loop, "run", spy)
-    config = recipe.WakewordConfig(wake_word="hey nova", epochs=2, distill=True, average_epochs=2,
+    config = recipe.WakewordConfig(wake_word="hey nova", epochs=2, distill="dscnn", average_epochs=2,
                                    window=WindowConfig(positive_repeats=2, unknown_ratio=2.0, silence_ratio=0.5))
     student, rule, _, history = recipe.fit_model(config, _material(), progress=False, log=print)
     (teacher_desc, teacher, teacher_inputs, _), (student_desc, distiller, student_inputs, average) = seen
@@ -623,6 +624,69 @@ def test_distill_trains_the_teacher_then_the_student_on_the_same_windows(monkeyp
         assert np.abs(levels - np.rint(levels)).max() < 1e-3 and -128 <= levels.min() and levels.max() <= 127
     assert not np.array_equal(teacher_inputs[0], teacher_inputs[1]), "each epoch draws fresh windows"
     assert [row["epoch"] for row in history] == [1, 2] and all("teacher" in row for row in history)
+
+
+def test_embedding_teacher_labels_every_epochs_audio(monkeypatch, tmp_path):
+    """--distill embedding: the head learns from the first epochs' windows; every epoch the
+    student trains through the Distiller on the teacher's logits of exactly that epoch's
+    windows; only the windows the head learnt from are kept in the embedding cache."""
+    pytest.importorskip("tensorflow")
+    from kws.teachers import embedding
+
+    if not embedding.available():
+        pytest.skip("pyopen-wakeword (the speech embedding) is not installed")
+    import kws.train_loop as train_loop
+    import kws.wakeword.train as recipe
+    from kws.model.distill import Distiller
+    from kws.wakeword.dataset import WindowConfig, epoch_windows
+
+    fitted: list[list[np.ndarray]] = []
+    real_fit = embedding.EmbeddingTeacher.fit.__func__
+
+    def fit_spy(cls, audio, labels, n_classes, **kwargs):
+        fitted.append([a.copy() for a in audio])
+        teacher = real_fit(cls, audio, labels, n_classes, **kwargs)
+        teachers.append(teacher)
+        return teacher
+
+    teachers: list = []
+    given: list[np.ndarray] = []
+    real_run = train_loop.Loop.run
+
+    def run_spy(loop, epochs, **kwargs):
+        assert isinstance(loop.model, Distiller) and loop.model.given_logits
+        assert (loop.model.alpha, loop.model.temperature) == (config.alpha, config.temperature)
+
+        def recording(epoch):
+            drawn = epochs(epoch)
+            assert len(drawn) == 3 and len(drawn[2]) == len(drawn[1])
+            given.append(drawn[2].copy())
+            return drawn
+        return real_run(loop, recording, **kwargs)
+
+    monkeypatch.setattr(embedding.EmbeddingTeacher, "fit", classmethod(fit_spy))
+    monkeypatch.setattr(train_loop.Loop, "run", run_spy)
+    config = recipe.WakewordConfig(wake_word="hey nova", epochs=2, distill="embedding", embedding_teacher_epochs=1,
+                                   mine_every=0,
+                                   window=WindowConfig(positive_repeats=2, unknown_ratio=2.0, silence_ratio=0.5))
+    material = _material()
+    student, _, _, history = recipe.fit_model(config, material, progress=False, log=print, cache_dir=tmp_path)
+    drawn = [epoch_windows(material, config.window, config.room, seed=config.seed, epoch=e) for e in range(2)]
+    assert len(fitted) == 1 and len(fitted[0]) == 1
+    np.testing.assert_array_equal(fitted[0][0], drawn[0][0])
+    assert len(given) == 2 and [row["epoch"] for row in history] == [1, 2]
+    for (windows, _), logits in zip(drawn, given):
+        np.testing.assert_allclose(logits, teachers[0].logits(windows, cache=False), rtol=1e-5, atol=1e-5)
+    assert len(list((tmp_path / "speech-embedding").iterdir())) == 1, "epoch 1's audio is not cached"
+
+
+def test_unknown_teacher_is_refused_before_any_work(tmp_path):
+    from kws.errors import KwsError
+    from kws.wakeword.train import WakewordConfig, train_wakeword
+
+    with pytest.raises(KwsError, match="no teacher 'bert'"):
+        train_wakeword(WakewordConfig(wake_word="hey nova", distill="bert"), tmp_path / "x", progress=False)
+    assert not (tmp_path / "x").exists()
 
 
 # --- hard-negative mining -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import KwsError
+from ..teachers import WAKEWORD_TEACHERS
 from ..validate import number, seed_number, whole_number
 
 DESCRIPTION = """\
@@ -74,9 +75,11 @@ def register(subparsers) -> None:
     train.add_argument("--window", type=number(low=1, high=2), metavar="SECONDS",
                        help="seconds of audio the model looks at, 1 to 2 (default 1; a long phrase said slowly may not "
                             "fit in 1 s, but a longer window also hears more other speech)")
-    train.add_argument("--distill", action="store_true",
-                       help="train the larger DS-CNN teacher first and distil the student from it on the same "
-                            "windows (roughly twice the training time)")
+    train.add_argument("--distill", nargs="?", const="dscnn", choices=WAKEWORD_TEACHERS, metavar="TEACHER",
+                       help="distil the student from a teacher: \"dscnn\" (the default when no TEACHER is named) "
+                            "trains the larger DS-CNN first on the same windows (roughly twice the training time); "
+                            "\"embedding\" is Google's speech embedding, trained on real speech, with a head learnt "
+                            "from the first epochs' windows (needs kws[train]'s pyopen-wakeword)")
     train.add_argument("--mine-every", type=whole_number(low=0), default=5, metavar="N",
                        help="every N epochs, add the stretches of other speech the model takes for the wake word "
                             "to its negatives (hard-negative mining; 0 = off; default 5)")
@@ -86,7 +89,7 @@ def register(subparsers) -> None:
                             "the measured ones")
     train.add_argument("--seed", type=seed_number, default=0, help="seed of voices, data and training (default 0)")
     train.add_argument("--cache", type=Path, metavar="DIR",
-                       help="cache of synthesised clips (default datasets/cache/tts)")
+                       help="cache of synthesised clips and speech embeddings (default datasets/cache/tts)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(run=run_train)
 
@@ -124,7 +127,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = WakewordConfig(wake_word=args.text, negatives=tuple(args.negatives), noise=tuple(args.noise),
                             recordings=args.recordings or "", target_fa_per_hour=args.target_fa_per_hour,
                             seed=args.seed, backbone=backbone,
-                            distill=args.distill, mine_every=args.mine_every)
+                            distill=args.distill or "", mine_every=args.mine_every)
     if args.quick:
         config = quick(config)
     if args.voices is not None:

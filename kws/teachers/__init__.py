@@ -11,6 +11,9 @@ from __future__ import annotations
 #: ``--teacher embedding``: the speech-embedding teacher rather than a run directory (a run
 #: directory of that name is still reachable as ``./embedding``).
 EMBEDDING = "embedding"
+#: ``kws wakeword train --distill TEACHER``: the larger DS-CNN, trained first on the same windows,
+#: or the speech embedding with a head (:class:`kws.wakeword.train.WakewordConfig`).
+WAKEWORD_TEACHERS = ("dscnn", EMBEDDING)
 
 
 def describe_teacher(teacher: str) -> str | None:

@@ -296,8 +296,9 @@ class EmbeddingTeacher:
     def embed(self, audio: np.ndarray) -> np.ndarray:
         return cached_embeddings(self.embedding, audio, self.cache_dir)
 
-    def logits(self, audio: np.ndarray) -> np.ndarray:
-        embedded = self.embed(audio)
+    def logits(self, audio: np.ndarray, *, cache: bool = True) -> np.ndarray:
+        """``cache=False``: audio that will never be labelled again is not kept on disk."""
+        embedded = self.embed(audio) if cache else cached_embeddings(self.embedding, audio, None)
         if not len(embedded):
             return np.zeros((0, self.head.output_shape[-1]), np.float32)
         return self.head.predict(embedded, batch_size=512, verbose=0).astype(np.float32)

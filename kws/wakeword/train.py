@@ -38,6 +38,7 @@ from ..atomic import write_files_into_folder
 from ..detector_config import DetectorConfig
 from ..errors import KwsError
 from ..labels import SILENCE, UNKNOWN
+from ..teachers import EMBEDDING, WAKEWORD_TEACHERS
 from .backbone import DEFAULT_BACKBONE, shipped_backbone
 from .confusables import confusables, normalise
 from .dataset import LABEL_WAKE, Material, WindowConfig, epoch_windows
@@ -84,9 +85,13 @@ class WakewordConfig:
     #: batch norms too), so the features learnt from real voices cannot drift towards the TTS
     #: voices' artefacts; only the later blocks and the logits learn the wake word.
     freeze_blocks: int = 0
-    #: Train the larger DS-CNN teacher first on the same windows, then the student on its soft
-    #: targets plus the hard labels (:class:`kws.model.distill.Distiller`).
-    distill: bool = False
+    #: The teacher the student learns soft targets from, plus the hard labels
+    #: (:class:`kws.model.distill.Distiller`); "" = none. One of :data:`kws.teachers.WAKEWORD_TEACHERS`:
+    #: ``"dscnn"``, the larger DS-CNN trained first on the same windows; ``"embedding"``, Google's
+    #: speech embedding (trained on real speech) with a head trained on the first
+    #: ``embedding_teacher_epochs`` epochs' windows, which labels every epoch's audio.
+    distill: str = ""
+    embedding_teacher_epochs: int = 3
     temperature: float = 4.0
     alpha: float = 0.3  # weight of the hard-label loss when distilling
     #: Hard-negative mining (:mod:`.mining`): every ``mine_every`` epochs (0 = never) the
@@ -117,6 +122,16 @@ class WakewordConfig:
         return values
 
 
+#: ``distill``'s teachers (see :class:`WakewordConfig`), as the model file and the log name them.
+DISTILLED_FROM = dict(zip(("", *WAKEWORD_TEACHERS), (
+    None,
+    "ds-cnn-teacher, trained on the same windows",
+    "speech embedding teacher: Google's speech_embedding (pyopen-wakeword's front end, Apache-2.0) with a head "
+    "trained on the first epochs' windows")))
+TAUGHT_BY = dict(zip(("", *WAKEWORD_TEACHERS),
+                     ("", " (teacher, then distilled student)", " (student of the speech embedding)")))
+
+
 def quick(config: WakewordConfig) -> WakewordConfig:
     """The ``--quick`` recipe: a few voices, few epochs; a smoke test (minutes), not a model."""
     return replace(config, positive_voices=120, confusable_clips=300, sentences=150, calibration_sentences=60,
@@ -128,7 +143,7 @@ def quick(config: WakewordConfig) -> WakewordConfig:
 SETTABLE = ("positive_voices", "tts_slower", "kokoro_share", "held_out_every", "confusable_clips", "sentences",
             "calibration_sentences", "noise_seconds", "negative_seconds", "epochs", "batch_size",
             "learning_rate", "final_learning_rate", "temperature", "alpha", "mine_every", "mine_min_score",
-            "mine_limit", "mine_hop_frames", "average_epochs", "window_seconds")
+            "mine_limit", "mine_hop_frames", "average_epochs", "window_seconds", "embedding_teacher_epochs")
 
 
 def with_settings(config: WakewordConfig, assignments: list[str]) -> WakewordConfig:
@@ -341,9 +356,11 @@ def _freeze(model, blocks: int) -> None:
             layer.trainable = False
 
 
-def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log: Callable[[str], None]):
+def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log: Callable[[str], None],
+              cache_dir: Path | None = None):
     """Train the student (distilled from a teacher with ``config.distill``) through
-    :class:`kws.train_loop.Loop`.
+    :class:`kws.train_loop.Loop`; ``cache_dir`` keeps the embedding teacher's embeddings of the
+    windows its head learns from (``speech-embedding/`` in it).
 
     Returns (Keras student, input rule, int8 calibration inputs, history); history rows are
     the student's epochs, with the teacher's under ``"teacher"`` when there is one.
@@ -398,15 +415,22 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
                     f"({len(material.hard_negatives)} in use)")
         return before_epoch
 
+    def draw_audio(epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The epoch's windows (n, samples) int16, their labels and their q15 MFCC, from the seed."""
+        if not epoch:
+            return first[0], first[1], first_features
+        windows, labels = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=epoch)
+        return windows, labels, mfcc_q15_clips(windows, config.mfcc)
+
+    def masked(epoch: int, features: np.ndarray) -> np.ndarray:
+        """The epoch's int8 inputs, SpecAugment-masked from the seed."""
+        # Masking the int8 values with fill 0 equals masking the float inputs (zero point 0).
+        return mask_features(rule.apply(features), np.random.default_rng([config.seed, epoch, 3]), masks)
+
     def draw(epoch: int) -> tuple[np.ndarray, np.ndarray]:
         """The epoch's int8 inputs (SpecAugment-masked) and labels, drawn from the seed."""
-        if epoch:
-            windows, labels = epoch_windows(material, config.window, config.room, seed=config.seed, epoch=epoch)
-            features = mfcc_q15_clips(windows, config.mfcc)
-        else:
-            labels, features = first[1], first_features
-        # Masking the int8 values with fill 0 equals masking the float inputs (zero point 0).
-        return mask_features(rule.apply(features), np.random.default_rng([config.seed, epoch, 3]), masks), labels
+        _windows, labels, features = draw_audio(epoch)
+        return masked(epoch, features), labels
 
     def model_inputs(drawn: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         inputs, labels = drawn
@@ -422,6 +446,29 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
             average_epochs=config.average_epochs, progress=progress, desc="training")
         return student, rule, calibration_inputs, _with_mining(history, mined, config.mine_every)
 
+    distillation = Distillation(temperature=config.temperature, alpha=config.alpha)
+    if config.distill == EMBEDDING:
+        from ..teachers.embedding import EmbeddingTeacher
+
+        # The head learns from the first epochs' windows as drawn before any mining (the loop
+        # draws the same ones again: their embeddings are then read from the cache).
+        taught_epochs = min(config.embedding_teacher_epochs, config.epochs)
+        taught = [draw_audio(epoch)[:2] for epoch in range(taught_epochs)]
+        teacher = EmbeddingTeacher.fit([w for w, _ in taught], [y for _, y in taught], student.output_shape[-1],
+                                       seed=config.seed, cache_dir=cache_dir, log=log)
+        del taught
+
+        def with_teacher(epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """The epoch's inputs and labels, and the teacher's logits of its audio."""
+            windows, labels, features = draw_audio(epoch)
+            inputs, labels = model_inputs((masked(epoch, features), labels))
+            return inputs, labels, teacher.logits(windows, cache=epoch < taught_epochs)
+
+        history = Loop(student, schedule, distillation=distillation, teacher_logits=True, shuffle=True).run(
+            with_teacher, before_epoch=mining_with(student), evaluate=windows,
+            average_epochs=config.average_epochs, progress=progress, desc="student (embedding teacher)")
+        return student, rule, calibration_inputs, _with_mining(history, mined, config.mine_every)
+
     # The teacher sees each epoch's windows first; they are kept (as int8) so that the student
     # later learns on exactly the same inputs, and the audio work (most of an epoch) is done once.
     kept: list[tuple[np.ndarray, np.ndarray]] = []
@@ -433,7 +480,6 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
     teacher = build_dscnn(shape, 3, TEACHER)  # mines the hard negatives for both
     teacher_history = Loop(teacher, schedule, shuffle=True).run(
         keeping, before_epoch=mining_with(teacher), evaluate=windows, progress=progress, desc="teacher")
-    distillation = Distillation(temperature=config.temperature, alpha=config.alpha)
     history = Loop(student, schedule, teacher=teacher, distillation=distillation, shuffle=True).run(
         lambda epoch: model_inputs(kept[epoch]), evaluate=windows, average_epochs=config.average_epochs,
         progress=progress, desc="student (distilled)")
@@ -465,6 +511,14 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
         raise KwsError(f"the window must be 1 to 2 seconds, not {config.window_seconds:g}")
     if not 0 < config.target_fa_per_hour:
         raise KwsError("--target-fa-per-hour must be positive")
+    if config.distill not in DISTILLED_FROM:
+        raise KwsError(f"no teacher {config.distill!r} to distil from; choose from {', '.join(WAKEWORD_TEACHERS)}")
+    if config.distill == EMBEDDING:
+        if config.embedding_teacher_epochs < 1:
+            raise KwsError("the embedding teacher needs at least one epoch of windows (embedding_teacher_epochs)")
+        from ..teachers.embedding import load_model_files
+
+        load_model_files()  # not installed: said now, before minutes of speech synthesis
     config = with_window(replace(config, wake_word=word))
     out = Path(out)  # made only when everything is ready to be written into it
     timings: dict[str, float] = {}
@@ -476,9 +530,10 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
         f"{config.window_seconds:g} s window ({timings['data_seconds']:.0f} s)")
 
     phase = time.time()
-    model, rule, calibration_inputs, history = fit_model(config, material, progress=progress, log=log)
+    model, rule, calibration_inputs, history = fit_model(config, material, progress=progress, log=log,
+                                                         cache_dir=cache_dir)
     timings["training_seconds"] = round(time.time() - phase, 1)
-    log(f"trained {config.epochs} epochs{' (teacher, then distilled student)' if config.distill else ''}, "
+    log(f"trained {config.epochs} epochs{TAUGHT_BY[config.distill]}, "
         f"last loss {history[-1]['loss']:.3f} ({timings['training_seconds']:.0f} s)")
 
     phase = time.time()
@@ -496,7 +551,7 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
         training={"recipe": "kws wakeword train", "config": config.to_dict(),
                   "calibration": {"clips": len(calibration_inputs),
                                   "sha256": hashlib.sha256(calibration_inputs.tobytes()).hexdigest()},
-                  "distilled_from": "ds-cnn-teacher, trained on the same windows" if config.distill else None})
+                  "distilled_from": DISTILLED_FROM[config.distill]})
 
     phase = time.time()
     negatives, background = negative_stream(held, seed=config.seed, noise_seconds=config.noise_seconds)
