@@ -35,7 +35,7 @@ from firmware_helpers import (DEFAULT_MACS, MICRO_SPEECH, TOOLCHAIN_MISSING, lit
                               random_inputs, real_windows)
 from kws.errors import KwsError
 from kws.firmware import int8_host
-from kws.firmware.generate import generate_model
+from kws.firmware.generate import depthwise_3x3_scratch, generate_model
 from kws.firmware.sources import SRC_DIR as SRC, kernel_sources
 from kws.model_file import load_model
 
@@ -61,12 +61,17 @@ def test_generator_dsp_switch(model):
     dsp = generate_model(model.tflite, kernels="dsp")
     assert "kws_int8_ops_dsp.h" not in plain.source and "_dsp(" not in plain.source
     assert '#include "kws_int8_ops_dsp.h"' in dsp.source
-    for kernel in ("kws_conv_s8_dsp(", "kws_depthwise_conv_s8_dsp(", "kws_avg_pool_s8_dsp(",
+    for kernel in ("kws_conv_s8_dsp(", "kws_avg_pool_s8_dsp(",
                    "kws_fully_connected_s8_dsp("):
         assert kernel in dsp.source
     assert "kws_softmax_s8(" in dsp.source  # no DSP version: the plain one
-    # No scratch memory: the same arena, the same header.
-    assert dsp.arena_size == plain.arena_size and dsp.header == plain.header
+    # The 3x3 depthwise layers take their own kernel, with scratch behind the two activation slots
+    # (the only difference of the arenas); the general depthwise kernel stays for other shapes.
+    assert "kws_depthwise_3x3_s8_dsp(&op1_params, arena + 2 * KWS_MODEL_SLOT_SIZE, " in dsp.source
+    assert "kws_depthwise_conv_s8_dsp(" not in dsp.source
+    scratch = depthwise_3x3_scratch((3, 3), 1, (1, 1), (1, 1), (25, 5))
+    assert dsp.arena_size == plain.arena_size + scratch
+    assert dsp.header == plain.header.replace(f"ARENA_SIZE {plain.arena_size}u", f"ARENA_SIZE {dsp.arena_size}u")
     with pytest.raises(KwsError, match="unknown kernels"):
         generate_model(model.tflite, kernels="neon")
 
@@ -117,6 +122,37 @@ def test_requantisation_equals_the_reference(host_library):
                         mismatches.append((a, m, s, rounding, got, want))
     assert not mismatches, f"{len(mismatches)} mismatches (acc, multiplier, shift, rounding, got, expected): " \
                            f"{mismatches[:10]}"
+
+
+class _Dims(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int32) for name in ("n", "h", "w", "c")]
+
+
+class _ConvParams(ctypes.Structure):
+    """kws_conv_params (kws_int8_ops.h), for the scratch size."""
+    _fields_ = [("input", _Dims), ("filter", _Dims), ("output", _Dims),
+                *((name, ctypes.c_int32) for name in ("stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h",
+                                                      "pad_w", "depth_multiplier", "input_offset", "output_offset",
+                                                      "act_min", "act_max")),
+                ("multipliers", ctypes.c_void_p), ("shifts", ctypes.c_void_p), ("rounding", ctypes.c_int32)]
+
+
+def test_depthwise_3x3_scratch_size_equals_the_generators(host_library):
+    """The arena the generator plans for kws_depthwise_3x3_s8_dsp is what the kernel asks for (too
+    little would send it to the general kernel: still exact, only slower), 0 where it does not apply."""
+    size = host_library.kws_depthwise_3x3_s8_dsp_scratch_size
+    size.argtypes, size.restype = (ctypes.POINTER(_ConvParams),), ctypes.c_int32
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        fh, fw = (3, 3) if rng.random() < 0.7 else tuple(int(v) for v in rng.integers(1, 5, 2))
+        multiplier = 1 if rng.random() < 0.8 else 2
+        stride = (1 if rng.random() < 0.7 else 2, int(rng.integers(1, 4)))
+        dilation = (1, 1) if rng.random() < 0.8 else (1, 2)
+        out_h, out_w, channels = (int(v) for v in rng.integers(1, 30, 3))
+        p = _ConvParams(_Dims(1, out_h + 2, out_w * stride[1] + 2, channels), _Dims(1, fh, fw, channels * multiplier),
+                        _Dims(1, out_h, out_w, channels * multiplier), *stride, *dilation, 1, 1, multiplier)
+        expected = depthwise_3x3_scratch((fh, fw), multiplier, stride, dilation, (out_h, out_w))
+        assert size(ctypes.byref(p)) == expected, (fh, fw, multiplier, stride, dilation, out_h, out_w, channels)
 
 
 # --- the shipped model in QEMU ----------------------------------------------------------------------
@@ -227,6 +263,15 @@ SHAPES = {
     "depthwise_3x3_7ch": (_depthwise(3, activation="relu"), (6, 5, 7), ("DEPTHWISE_CONV_2D",)),
     "depthwise_3x3_8ch_stride2_valid": (_depthwise(3, strides=2, padding="valid"), (9, 7, 8),
                                         ("DEPTHWISE_CONV_2D",)),
+    # kws_depthwise_3x3_s8_dsp (3x3, multiplier 1, stride_h 1): channel groups of 4 and their
+    # tails, odd output heights (an unused last accumulator), stride_w 2, VALID, ReLU6's clamp.
+    "depthwise_3x3_1ch_valid": (_depthwise(3, padding="valid"), (6, 4, 1), ("DEPTHWISE_CONV_2D",)),
+    "depthwise_3x3_5ch_valid_odd_rows": (_depthwise(3, padding="valid"), (9, 6, 5), ("DEPTHWISE_CONV_2D",)),
+    "depthwise_3x3_13ch_stride_w2_relu6": (_depthwise(3, strides=(1, 2), activation="relu6"), (7, 9, 13),
+                                           ("DEPTHWISE_CONV_2D",)),
+    "depthwise_3x3_16ch_valid_stride_w3": (_depthwise(3, strides=(1, 3), padding="valid"), (5, 11, 16),
+                                           ("DEPTHWISE_CONV_2D",)),
+    "depthwise_3x3_6ch_one_row": (_depthwise(3), (1, 7, 6), ("DEPTHWISE_CONV_2D",)),
     "depthwise_5x3_12ch_stride2": (_depthwise((5, 3), strides=2), (8, 6, 12), ("DEPTHWISE_CONV_2D",)),
     "depthwise_mult4_3ch": (_depthwise((4, 3), multiplier=4, strides=2), (9, 8, 3), ("DEPTHWISE_CONV_2D",)),
     "depthwise_mult8_1ch": (_depthwise((10, 8), multiplier=8, strides=2), (20, 16, 1), ("DEPTHWISE_CONV_2D",)),
@@ -249,6 +294,8 @@ def test_specialised_paths_bit_exact(name, shared_build_dir):
     content = _convert(graph, shape, seed=sorted(SHAPES).index(name))
     image = build_infer(content, shared_build_dir, kernels="dsp")
     assert tuple(image.model.ops) == ops, image.model.ops
+    if name.startswith("depthwise_3x3_") and "stride2" not in name:  # the kernel under test is called
+        assert [kernel for _, kernel in image.model.kernel_calls] == ["kws_depthwise_3x3_s8_dsp"]
     assert image.warnings == {}
     inputs = random_inputs(image.model.input_shape, 4, seed=len(name))
     outputs, _ = run_infer(image, inputs)
@@ -314,7 +361,7 @@ def test_dsp_kernels_without_assembler_bit_exact(model, tmp_path, monkeypatch):
     outputs, _ = run_infer(image, inputs)
     assert_bit_exact(outputs, litert_reference(model.tflite, inputs), "DS-CNN-S, DSP kernels without assembler")
     for name in ("first_layer_10x4_stride2", "pointwise_7to5", "pointwise_33to9_valid", "conv_3x3_5ch_stride2",
-                 "depthwise_3x3_8ch_stride2_valid", "depthwise_mult4_3ch"):
+                 "depthwise_3x3_8ch_stride2_valid", "depthwise_3x3_13ch_stride_w2_relu6", "depthwise_mult4_3ch"):
         graph, shape, _ = SHAPES[name]
         content = _convert(graph, shape, seed=sorted(SHAPES).index(name))
         image = build_infer(content, tmp_path / "small", kernels="dsp")

@@ -5,7 +5,7 @@
  *
  * Same signatures, parameter structs and conventions as the plain kernels; a generated model
  * switches by calling the *_dsp names (kws.firmware.generate, kernels="dsp"). The kernels are in
- * src/int8_dsp/, one per file. They need no scratch memory: int8 operands are widened in
+ * src/int8_dsp/, one per file. All but kws_depthwise_3x3_s8_dsp need no scratch memory: int8 operands are widened in
  * registers (SXTB16), the input offset is added in registers (SADD16) or folded into the
  * accumulator as offset * sum(weights), and pairs of products are accumulated by SMLAD. Nothing
  * allocates and nothing is static.
@@ -32,6 +32,8 @@
  *     magnitude): the requantisation then takes 17 instructions (SMMULR, assembler).
  *   kws_avg_pool_s8_dsp: windows of at most 256 elements (int16 lane sums cannot overflow).
  *   kws_fully_connected_s8_dsp: everything (both roundings, C requantisation).
+ *   kws_depthwise_3x3_s8_dsp (scratch from the caller): 3x3, depth multiplier 1, stride_h 1;
+ *     the generator calls it for such layers, with scratch behind the activation slots.
  * Built with -DKWS_DSP_NO_ASM the same kernels use C for every loop and the requantisation
  * (same integers, slower). On a target without __ARM_FEATURE_DSP every *_dsp function calls
  * its plain kernel.
@@ -53,6 +55,19 @@ int kws_conv_s8_dsp(const kws_conv_params *p, const int8_t *input, const int8_t 
 int kws_depthwise_conv_s8_dsp(const kws_conv_params *p, const int8_t *input, const int8_t *filter,
                               const int32_t *bias, int8_t *output);
 int kws_avg_pool_s8_dsp(const kws_pool_params *p, const int8_t *input, int8_t *output);
+
+/*
+ * DEPTHWISE_CONV_2D 3x3, depth multiplier 1, stride_h 1, dilation 1 (DS-CNN's depthwise layers),
+ * with scratch the caller owns: int16 planes of four channels (the input plus its offset, padding
+ * as zeros) and one output column of int32 accumulators, so that SMLAD takes two vertically
+ * adjacent taps of a channel per instruction (src/int8_dsp/kws_depthwise_3x3_s8_dsp.c says how).
+ * kws_depthwise_3x3_s8_dsp_scratch_size gives the bytes for p (no alignment needed), 0 for a shape
+ * this kernel does not take. Any shape, too little scratch or a layer outside its preconditions
+ * runs on kws_depthwise_conv_s8_dsp: the same integers whichever runs.
+ */
+int32_t kws_depthwise_3x3_s8_dsp_scratch_size(const kws_conv_params *p);
+int kws_depthwise_3x3_s8_dsp(const kws_conv_params *p, void *scratch, int32_t scratch_size, const int8_t *input,
+                             const int8_t *filter, const int32_t *bias, int8_t *output);
 int kws_fully_connected_s8_dsp(const kws_fc_params *p, const int8_t *input, const int8_t *weights,
                                const int32_t *bias, int8_t *output);
 

@@ -13,7 +13,8 @@ Supported operators: CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, F
 SOFTMAX and RESHAPE (an alias of its input; a copy only where it is the last operator). The graph
 must be a chain (each operator reads the previous one's output). Memory plan: two ping-pong buffers in
 the arena, each as large as the largest intermediate tensor; the first operator reads
-``input`` directly and the last writes ``output`` directly.
+``input`` directly and the last writes ``output`` directly. With the DSP kernels, behind them the
+largest scratch a kernel takes (kws_depthwise_3x3_s8_dsp: 3x3 depthwise layers).
 
 The operators and their kernels' parameters (requantisation as LiteRT's BUILTIN_REF kernels
 round, clamps, padding) come from :func:`kws.firmware.tflite_graph.read_graph`, which the host
@@ -100,6 +101,26 @@ class _Call:
     kernel: str
     #: The call's arguments between the parameter struct and (input, output), e.g. weights, bias.
     operands: tuple[str, ...] = ()
+    #: Bytes of scratch the DSP version of the kernel can use (0: none); see _scratch_kernel.
+    scratch: int = 0
+
+
+#: Kernels with scratch, DSP builds only: plain kernel -> (DSP kernel taking scratch after the
+#: parameter struct). The arena holds the largest scratch behind the two activation slots.
+_SCRATCH_KERNELS = {"kws_depthwise_conv_s8": "kws_depthwise_3x3_s8_dsp"}
+
+
+def depthwise_3x3_scratch(filter_hw: tuple[int, int], depth_multiplier: int, stride: tuple[int, int],
+                          dilation: tuple[int, int], out_hw: tuple[int, int]) -> int:
+    """Scratch bytes of kws_depthwise_3x3_s8_dsp for a layer it takes, else 0: int16 planes of
+    four channels in row pairs ((ceil(out_h / 2) + 1) x ((out_w - 1) * stride_w + 3) words each),
+    one output column of int32 accumulators, 3 bytes to align. The same arithmetic as
+    kws_depthwise_3x3_s8_dsp_scratch_size in C (tests/test_firmware_dsp.py compares them)."""
+    if tuple(filter_hw) != (3, 3) or depth_multiplier != 1 or stride[0] != 1 or tuple(dilation) != (1, 1):
+        return 0
+    steps = (out_hw[0] + 1) // 2
+    plane_words = (steps + 1) * ((out_hw[1] - 1) * stride[1] + 3)
+    return (4 * plane_words + 2 * steps) * 4 + 3
 
 
 def _weighted(op: KernelOp, prefix: str, weights_attribute: str) -> _Call:
@@ -153,7 +174,11 @@ def _weighted(op: KernelOp, prefix: str, weights_attribute: str) -> _Call:
                      f"    {stride_h}, {stride_w}, {dil_h}, {dil_w}, {pad_h}, {pad_w}, {depth_multiplier},\n"
                      f"    {quantisation},\n"
                      f"    {prefix}_multipliers, {prefix}_shifts, {p['rounding']}}};\n")
-    return _Call(constants, "kws_depthwise_conv_s8" if op.name == "DEPTHWISE_CONV_2D" else "kws_conv_s8", operands)
+    if op.name == "DEPTHWISE_CONV_2D":
+        scratch = depthwise_3x3_scratch((fh, fw), depth_multiplier, (stride_h, stride_w), (dil_h, dil_w),
+                                        (out_h, out_w))
+        return _Call(constants, "kws_depthwise_conv_s8", operands, scratch)
+    return _Call(constants, "kws_conv_s8", operands)
 
 
 def _pool(op: KernelOp, prefix: str) -> _Call:
@@ -185,8 +210,8 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
     operator, option or graph shape the kernels do not support.
 
     ``kernels``: "plain" calls the reference kernels of kws_int8_ops.h; "dsp" the DSP-extension
-    ones of kws_int8_ops_dsp.h where there is one (same integers, no extra memory). Built with
-    ``-DKWS_PROFILE`` the invoke prints ``op <i> <kernel> instructions <n>`` per kernel call."""
+    ones of kws_int8_ops_dsp.h where there is one (same integers; 3x3 depthwise layers take
+    scratch in the arena). Built with ``-DKWS_PROFILE`` the invoke prints ``op <i> <kernel> instructions <n>`` per kernel call."""
     check_kernels(kernels)
     graph = read_graph(model_content)
     if graph.input.dtype != np.int8 or graph.output.dtype != np.int8:
@@ -198,6 +223,7 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
     location: dict[int, str] = {graph.input.index: "input"}
     slot_of: dict[int, int] = {}
     slot_size = 0
+    scratch_size = 0
     constants: list[str] = []
     body: list[str] = []
     kernel_calls: list[tuple[int, str]] = []
@@ -243,17 +269,22 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
         else:
             call = _softmax(op, prefix)
         kernel = f"{call.kernel}_dsp" if kernels == "dsp" and call.kernel in _DSP_KERNELS else call.kernel
+        arguments = (f"&{prefix}_params", src, *call.operands, dst)
+        if kernels == "dsp" and call.scratch:
+            kernel = _SCRATCH_KERNELS[call.kernel]
+            arguments = (arguments[0], "arena + 2 * KWS_MODEL_SLOT_SIZE", f"{call.scratch}", *arguments[1:])
+            scratch_size = max(scratch_size, call.scratch)
         constants += call.constants
         kernel_calls.append((op.index, kernel))
         body += ["    KWS_PROFILE_BEGIN();",
-                 f"    status |= {kernel}({', '.join((f'&{prefix}_params', src, *call.operands, dst))});",
+                 f"    status |= {kernel}({', '.join(arguments)});",
                  f'    KWS_PROFILE_END({op.index}, "{kernel}");']
 
     if previous != graph.output.index:
         raise KwsError("the operator chain does not end at the model's output")
     in_shape, out_shape = graph.input.shape, graph.output.shape
     op_names = [op.name for op in graph.ops]
-    arena_size = 2 * slot_size
+    arena_size = 2 * slot_size + scratch_size
     header = c_header(f"{name.upper()}_H", f"""#include <stdint.h>
 
 #ifdef __cplusplus
@@ -282,7 +313,8 @@ int {name}_invoke(const int8_t *input, int8_t *output, int8_t *arena);
             f" * Operators: {c_comment_text(' -> '.join(op_names))}\n */\n")
     newline = "\n"
     source = f"""/* {SOURCE_NAME}: generated by kws.firmware.generate from an int8 .tflite; do not edit.
- * Memory plan: two ping-pong slots of KWS_MODEL_SLOT_SIZE bytes in the arena.
+ * Memory plan: two ping-pong slots of KWS_MODEL_SLOT_SIZE bytes in the arena, then the
+ * kernels' scratch (if any).
  */
 #include <stddef.h>
 #include <string.h>

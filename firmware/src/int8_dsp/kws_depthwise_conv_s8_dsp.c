@@ -16,8 +16,8 @@ int kws_depthwise_conv_s8_dsp(const kws_conv_params *p, const int8_t *input, con
 
 #else /* KWS_USE_DSP */
 
-/* kws_dsp_rq_bound_ok for every channel of a DEPTHWISE_CONV_2D (filter [taps][out.c]). */
-static int depthwise_bound_ok(const kws_conv_params *p, const int8_t *filter, const int32_t *bias)
+/* See kws_int8_dsp_internal.h. */
+int kws_dsp_depthwise_bound_ok(const kws_conv_params *p, const int8_t *filter, const int32_t *bias)
 {
     const int32_t taps = p->filter.h * p->filter.w, channels = p->output.c;
     int32_t c, t;
@@ -414,7 +414,7 @@ int kws_depthwise_conv_s8_dsp(const kws_conv_params *p, const int8_t *input, con
     if (p == NULL || input == NULL || filter == NULL || output == NULL || !offset_fits(p->input_offset) ||
         p->depth_multiplier <= 0 || p->filter.c != p->input.c * p->depth_multiplier ||
         p->output.c != p->filter.c || (p->depth_multiplier != 1 && (p->depth_multiplier & 3) != 0) ||
-        p->rounding != KWS_ROUNDING_DOUBLE || !depthwise_bound_ok(p, filter, bias))
+        p->rounding != KWS_ROUNDING_DOUBLE || !kws_dsp_depthwise_bound_ok(p, filter, bias))
         return kws_depthwise_conv_s8(p, input, filter, bias, output);
     if (p->depth_multiplier == 1)
         depthwise_m1(p, input, filter, bias, output);

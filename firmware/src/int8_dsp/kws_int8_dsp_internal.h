@@ -189,6 +189,9 @@ static inline int offset_fits(int32_t offset) { return offset >= -32000 && offse
  */
 int kws_dsp_rq_bound_ok(const kws_conv_params *p, int32_t channel, int32_t bias, int32_t weight_abs_sum);
 
+/* kws_dsp_rq_bound_ok for every channel of a DEPTHWISE_CONV_2D (filter [taps][out.c]). */
+int kws_dsp_depthwise_bound_ok(const kws_conv_params *p, const int8_t *filter, const int32_t *bias);
+
 /* Valid filter taps [*lo, *hi) of one dimension: start + dilation * k in [0, in). */
 static inline __attribute__((always_inline)) void valid_taps(int32_t start, int32_t dilation, int32_t filter,
                                                               int32_t in, int32_t *lo, int32_t *hi)
