@@ -114,13 +114,13 @@ def depthwise_3x3_scratch(filter_hw: tuple[int, int], depth_multiplier: int, str
                           dilation: tuple[int, int], out_hw: tuple[int, int]) -> int:
     """Scratch bytes of kws_depthwise_3x3_s8_dsp for a layer it takes, else 0: int16 planes of
     four channels in row pairs ((ceil(out_h / 2) + 1) x ((out_w - 1) * stride_w + 3) words each),
-    one output column of int32 accumulators, 3 bytes to align. The same arithmetic as
+    int32 accumulators of one channel (2 ceil(out_h / 2) per column), 3 bytes to align. The same arithmetic as
     kws_depthwise_3x3_s8_dsp_scratch_size in C (tests/test_firmware_dsp.py compares them)."""
     if tuple(filter_hw) != (3, 3) or depth_multiplier != 1 or stride[0] != 1 or tuple(dilation) != (1, 1):
         return 0
     steps = (out_hw[0] + 1) // 2
     plane_words = (steps + 1) * ((out_hw[1] - 1) * stride[1] + 3)
-    return (4 * plane_words + 2 * steps) * 4 + 3
+    return (4 * plane_words + 2 * steps * out_hw[1]) * 4 + 3
 
 
 def _weighted(op: KernelOp, prefix: str, weights_attribute: str) -> _Call:

@@ -19,8 +19,8 @@
  *          out 2rp+1 = top(P(rp)) * w0 + SMLAD(P(rp+1), (w1,w2))
  *      per filter column, and P(rp+1) is the next step's P(rp): three loads and twelve
  *      multiplies for 18 MACs, the accumulators stored as int32;
- *   3. the requantisation runs afterwards over an output column of one channel, with that
- *      channel's constants in registers (SMMULR, a rounding shift in three instructions, SSAT).
+ *   3. the requantisation runs afterwards over all outputs of one channel, with that channel's
+ *      constants in registers (SMMULR, a rounding shift in three instructions, SSAT).
  *
  * Preconditions, checked per call (else the general kernel): KWS_ROUNDING_DOUBLE; the
  * accumulator bound of the DSP kernels (|acc| < 2^(30 - left shift), kws_dsp_rq_bound_ok) for
@@ -59,13 +59,13 @@ static dw3x3_geometry dw3x3_geometry_of(const kws_conv_params *p)
     return g;
 }
 
-/* Planes for four channels, one output column of int32 accumulators, and 3 bytes to align. */
+/* Planes for four channels, int32 accumulators of one channel, and 3 bytes to align. */
 int32_t kws_depthwise_3x3_s8_dsp_scratch_size(const kws_conv_params *p)
 {
     dw3x3_geometry g;
     if (!dw3x3_shape_ok(p)) return 0;
     g = dw3x3_geometry_of(p);
-    return (4 * g.plane_words + 2 * g.steps) * 4 + 3;
+    return (4 * g.plane_words + 2 * g.steps * p->output.w) * 4 + 3;
 }
 
 #if !KWS_USE_DSP
@@ -105,35 +105,62 @@ static int dw3x3_layer_ok(const kws_conv_params *p, const int8_t *filter, const 
     return kws_dsp_depthwise_bound_ok(p, filter, bias);
 }
 
+/* Two rows' lanes (a = (a0, a1), b = (b0, b1), int16) to one word per lane: (a0, b0), (a1, b1).
+ * PKHBT/PKHTB; GCC writes each as three instructions from the C. */
+static inline void join_rows(uint32_t a, uint32_t b, uint32_t *lane0, uint32_t *lane1)
+{
+#ifndef KWS_DSP_NO_ASM
+    uint32_t r0, r1;
+    __asm__("pkhbt %0, %2, %3, lsl #16\n\t"
+            "pkhtb %1, %3, %2, asr #16"
+            : "=&r"(r0), "=r"(r1)
+            : "r"(a), "r"(b));
+    *lane0 = r0;
+    *lane1 = r1;
+#else
+    *lane0 = (a & 0xFFFFu) | (b << 16);
+    *lane1 = (b & 0xFFFF0000u) | (a >> 16);
+#endif
+}
+
 /*
  * Step 1: the planes of channels [c, c + n) of batch b, n <= 4: x + offset at row iy + pad_h,
- * column ix + pad_w; rows and columns no output reads are left out. The zeros around them were
- * written once per call. Four channels come with one load, widened and offset in pairs.
+ * column ix + pad_w; rows and columns no output reads are left out, and the zeros around them
+ * were written once per call. A plane word is two rows, so the input is read two rows at a time:
+ * four channels of each with one load, widened and offset in pairs (SXTB16, SADD16), and the
+ * rows' halves joined per channel (PKHBT/PKHTB): one word store per channel and row pair. A row
+ * outside the input reads four copies of the zero point (x + offset = 0) instead, with step 0.
  */
 static void dw3x3_fill(const kws_conv_params *p, const dw3x3_geometry *g, const int8_t *input, int32_t b, int32_t c,
-                       int32_t n, int16_t *planes)
+                       int32_t n, uint32_t *planes)
 {
     const kws_dims in = p->input;
-    const int32_t off = p->input_offset, off2 = lanes2(off), plane_halves = 2 * g->plane_words;
-    int32_t iy, ix, k;
-    for (iy = 0; iy < in.h; ++iy) {
-        const int32_t row = iy + p->pad_h;
-        if (row < 0 || row >= 2 * g->pair_rows) continue;
-        for (ix = 0; ix < in.w; ++ix) {
-            const int32_t col = ix + p->pad_w;
-            const int8_t *x = input + (((size_t)b * in.h + iy) * in.w + ix) * in.c + c;
-            int16_t *h = planes + ((size_t)(row >> 1) * g->width + col) * 2 + (row & 1);
-            if (col < 0 || col >= g->width) continue;
-            if (n == 4) {
-                const int32_t v = load4(x);
-                const int32_t even = __sadd16(__sxtb16(v), off2), odd = __sadd16(sxtb16_ror8(v), off2);
-                h[0] = (int16_t)even;
-                h[plane_halves] = (int16_t)odd;
-                h[2 * plane_halves] = (int16_t)(even >> 16);
-                h[3 * plane_halves] = (int16_t)(odd >> 16);
-            } else {
-                for (k = 0; k < n; ++k) h[k * plane_halves] = (int16_t)(x[k] + off);
+    const int32_t off = p->input_offset, off2 = lanes2(off), words = g->plane_words;
+    const uint32_t zero4 = ((uint32_t)-off & 0xFFu) * 0x01010101u;
+    const int32_t ix0 = p->pad_w < 0 ? -p->pad_w : 0;
+    const int32_t ix1 = in.w < g->width - p->pad_w ? in.w : g->width - p->pad_w;
+    int32_t rp, ix, k;
+    for (rp = 0; rp < g->pair_rows; ++rp) {
+        const int32_t ya = 2 * rp - p->pad_h, yb = ya + 1;
+        const int a_in = ya >= 0 && ya < in.h, b_in = yb >= 0 && yb < in.h;
+        const int8_t *xa = a_in ? input + (((size_t)b * in.h + ya) * in.w + ix0) * in.c + c : (const int8_t *)&zero4;
+        const int8_t *xb = b_in ? input + (((size_t)b * in.h + yb) * in.w + ix0) * in.c + c : (const int8_t *)&zero4;
+        const int32_t step_a = a_in ? in.c : 0, step_b = b_in ? in.c : 0;
+        uint32_t *w = planes + (size_t)rp * g->width + ix0 + p->pad_w;
+        if (!a_in && !b_in) continue;
+        if (n == 4) {
+            for (ix = ix0; ix < ix1; ++ix, xa += step_a, xb += step_b, ++w) {
+                const int32_t va = load4(xa), vb = load4(xb);
+                const uint32_t ea = (uint32_t)__sadd16(__sxtb16(va), off2), eb = (uint32_t)__sadd16(__sxtb16(vb), off2);
+                const uint32_t oa = (uint32_t)__sadd16(sxtb16_ror8(va), off2);
+                const uint32_t ob = (uint32_t)__sadd16(sxtb16_ror8(vb), off2);
+                join_rows(ea, eb, &w[0], &w[2 * words]);
+                join_rows(oa, ob, &w[words], &w[3 * words]);
             }
+        } else {
+            for (ix = ix0; ix < ix1; ++ix, xa += step_a, xb += step_b, ++w)
+                for (k = 0; k < n; ++k)
+                    w[k * words] = ((uint32_t)(xa[k] + off) & 0xFFFFu) | ((uint32_t)(xb[k] + off) << 16);
         }
     }
 }
@@ -171,41 +198,59 @@ static inline __attribute__((always_inline)) void dw3x3_column(const uint32_t *p
 }
 
 /*
- * Step 3: out = clamp(RoundingDivideByPOT(SMMULR(acc, m), right) + offset, lo, hi) over
- * `count` outputs `stride` bytes apart. Two flags fixed per call site, so that the loop has no
- * branch of its own: shifted (right >= 1, the rounding shift; right == 0 leaves h as it is) and
- * whole_range ([lo, hi] is all of int8: SSAT alone clamps).
+ * Step 3: out = clamp(RoundingDivideByPOT(SMMULR(acc, m), right) + offset, lo, hi) for every
+ * output of one channel: the accumulators column after column (2 * steps each), the outputs
+ * `stride` bytes apart down a column, `next` bytes from one column's top to the next. Two outputs
+ * per loop (one LDRD). Two flags fixed per call site, so that the loop has no branch of its own:
+ * shifted (right >= 1, the rounding shift; right == 0 leaves h as it is) and whole_range
+ * ([lo, hi] is all of int8: SSAT alone clamps).
  */
-static inline __attribute__((always_inline)) void dw3x3_requantize_as(const int32_t *acc, int32_t count,
-                                                                       int32_t multiplier,
-                                                                       int32_t right, const kws_conv_params *p,
+static inline __attribute__((always_inline)) int8_t dw3x3_output(int32_t acc, int32_t multiplier, int32_t right,
+                                                                  int32_t nudge, int32_t offset, int32_t lo,
+                                                                  int32_t hi, const int shifted,
+                                                                  const int whole_range)
+{
+    int32_t h = smmulr(acc, multiplier);
+    if (shifted) h = (h + nudge + (h >> 31)) >> right;
+    h = __ssat(h + offset, 8);
+    if (!whole_range) h = h < lo ? lo : (h > hi ? hi : h);
+    return (int8_t)h;
+}
+
+static inline __attribute__((always_inline)) void dw3x3_requantize_as(const int32_t *acc, const dw3x3_geometry *g,
+                                                                       int32_t multiplier, int32_t right,
+                                                                       const kws_conv_params *p,
                                                                        const int shifted, const int whole_range,
-                                                                       int8_t *out, int32_t stride)
+                                                                       int8_t *out, int32_t stride, int32_t next)
 {
     const int32_t nudge = shifted ? (int32_t)1 << (right - 1) : 0, offset = p->output_offset;
-    const int32_t lo = p->act_min, hi = p->act_max;
-    for (; count > 0; --count, ++acc, out += stride) {
-        int32_t h = smmulr(*acc, multiplier);
-        if (shifted) h = (h + nudge + (h >> 31)) >> right;
-        h = __ssat(h + offset, 8);
-        if (!whole_range) h = h < lo ? lo : (h > hi ? hi : h);
-        *out = (int8_t)h;
+    const int32_t lo = p->act_min, hi = p->act_max, pairs = p->output.h >> 1;
+    int32_t ox, i;
+    for (ox = 0; ox < p->output.w; ++ox, out += next) {
+        const int32_t *a = acc + (size_t)ox * 2 * g->steps;
+        int8_t *o = out;
+        for (i = pairs; i > 0; --i, a += 2, o += 2 * stride) {
+            const int32_t a0 = a[0], a1 = a[1];
+            o[0] = dw3x3_output(a0, multiplier, right, nudge, offset, lo, hi, shifted, whole_range);
+            o[stride] = dw3x3_output(a1, multiplier, right, nudge, offset, lo, hi, shifted, whole_range);
+        }
+        if (p->output.h & 1) *o = dw3x3_output(a[0], multiplier, right, nudge, offset, lo, hi, shifted, whole_range);
     }
 }
 
-static void dw3x3_requantize(const int32_t *acc, int32_t count, int32_t multiplier, int32_t right,
-                             const kws_conv_params *p, int8_t *out, int32_t stride)
+static void dw3x3_requantize(const int32_t *acc, const dw3x3_geometry *g, int32_t multiplier, int32_t right,
+                             const kws_conv_params *p, int8_t *out, int32_t stride, int32_t next)
 {
     if (p->act_min <= -128 && p->act_max >= 127) {
         if (right > 0)
-            dw3x3_requantize_as(acc, count, multiplier, right, p, 1, 1, out, stride);
+            dw3x3_requantize_as(acc, g, multiplier, right, p, 1, 1, out, stride, next);
         else
-            dw3x3_requantize_as(acc, count, multiplier, right, p, 0, 1, out, stride);
+            dw3x3_requantize_as(acc, g, multiplier, right, p, 0, 1, out, stride, next);
     } else {
         if (right > 0)
-            dw3x3_requantize_as(acc, count, multiplier, right, p, 1, 0, out, stride);
+            dw3x3_requantize_as(acc, g, multiplier, right, p, 1, 0, out, stride, next);
         else
-            dw3x3_requantize_as(acc, count, multiplier, right, p, 0, 0, out, stride);
+            dw3x3_requantize_as(acc, g, multiplier, right, p, 0, 0, out, stride, next);
     }
 }
 
@@ -213,15 +258,15 @@ int kws_depthwise_3x3_s8_dsp(const kws_conv_params *p, void *scratch, int32_t sc
                              const int8_t *filter, const int32_t *bias, int8_t *output)
 {
     dw3x3_geometry g;
-    int16_t *planes;
+    uint32_t *planes;
     int32_t *acc;
     int32_t b, c, k, ox;
     if (!dw3x3_shape_ok(p) || scratch == NULL || scratch_size < kws_depthwise_3x3_s8_dsp_scratch_size(p) ||
         input == NULL || filter == NULL || output == NULL || !dw3x3_layer_ok(p, filter, bias))
         return kws_depthwise_conv_s8_dsp(p, input, filter, bias, output);
     g = dw3x3_geometry_of(p);
-    planes = (int16_t *)(void *)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);
-    acc = (int32_t *)(void *)(planes + 8 * g.plane_words);
+    planes = (uint32_t *)(void *)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);
+    acc = (int32_t *)(void *)(planes + 4 * g.plane_words);
     memset(planes, 0, (size_t)g.plane_words * 16u);
     for (b = 0; b < p->output.n; ++b) {
         for (c = 0; c < p->output.c; c += 4) {
@@ -231,7 +276,7 @@ int kws_depthwise_3x3_s8_dsp(const kws_conv_params *p, void *scratch, int32_t sc
                 const int32_t ch = c + k, channels = p->output.c, shift = p->shifts[ch];
                 const int32_t scale = (int32_t)2 << (shift > 0 ? shift : 0), right = shift > 0 ? 0 : -shift;
                 const int32_t bias2 = bias != NULL ? wmul(bias[ch], scale) : 0;
-                const uint32_t *plane = (const uint32_t *)(const void *)(planes + (size_t)k * 2 * g.plane_words);
+                const uint32_t *plane = planes + (size_t)k * g.plane_words;
                 uint32_t w01[3], w12[3];
                 int32_t kx;
                 for (kx = 0; kx < 3; ++kx) {
@@ -241,12 +286,12 @@ int kws_depthwise_3x3_s8_dsp(const kws_conv_params *p, void *scratch, int32_t sc
                     w01[kx] = pack16(w0, w1);
                     w12[kx] = pack16(w1, w2);
                 }
-                for (ox = 0; ox < p->output.w; ++ox) {
-                    int8_t *out = output + (((size_t)b * p->output.h) * p->output.w + ox) * channels + ch;
-                    const int32_t stride = p->output.w * channels;
-                    dw3x3_column(plane + ox * p->stride_w, g.width, g.steps, w01, w12, bias2, acc);
-                    dw3x3_requantize(acc, p->output.h, p->multipliers[ch], right, p, out, stride);
-                }
+                for (ox = 0; ox < p->output.w; ++ox)
+                    dw3x3_column(plane + ox * p->stride_w, g.width, g.steps, w01, w12, bias2,
+                                 acc + (size_t)ox * 2 * g.steps);
+                dw3x3_requantize(acc, &g, p->multipliers[ch], right, p,
+                                 output + (size_t)b * p->output.h * p->output.w * channels + ch,
+                                 p->output.w * channels, channels);
             }
         }
     }
