@@ -15,7 +15,7 @@ Everything from samples to decisions is integer, so the firmware reproduces it e
 * the refractory time is a whole number of inferences, ``ceil(refractory_ms / inference period)``.
 
 Defaults, and why: an inference every 10 hops (200 ms) keeps a 64 MHz Cortex-M4 under full load
-(5 inferences/s x 2.7 M MACs: about 87 % of its cycles with the DSP kernels, estimated in
+(5 inferences/s x 2.7 M MACs: about 72 % of its cycles with the DSP kernels, estimated in
 benchmarks/README.md) while a keyword is seen within 200 ms of its end;
 smoothing over 3 inferences (600 ms) rejects one-off spikes; threshold 0.6 of the softmax
 probability; 1 s refractory, about one word.
