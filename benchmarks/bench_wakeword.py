@@ -1,6 +1,6 @@
-"""Wake words from text, measured on real people: "alexa" and "smart mirror".
+"""Wake words from text, measured on real people: "alexa", "smart mirror" and "snowboy".
 
-    python benchmarks/bench_wakeword.py [--quick] [--words alexa "smart mirror"] [--data ../shared/data]
+    python benchmarks/bench_wakeword.py [--quick] [--words alexa "smart mirror" snowboy] [--data ../shared/data]
 
 For each word: `kws wakeword train WORD` from text only (no recording of the word), with Speech
 Commands words of other people as extra negatives (the v0.02 test-dev keyword and _unknown_
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from kws.cli import main as kws  # noqa: E402
 
-FOLDERS = {"alexa": "alexa", "smart mirror": "smart_mirror"}
+FOLDERS = {"alexa": "alexa", "smart mirror": "smart_mirror", "snowboy": "snowboy"}
 
 
 def readable_clips(folder: Path) -> tuple[list[Path], list[str]]:
