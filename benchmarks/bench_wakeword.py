@@ -61,6 +61,14 @@ def split_speakers(folder: Path, out: Path, fold: int = 0) -> tuple[Path, Path]:
     return halves
 
 
+def speech_commands_negatives(data: Path) -> list[str]:
+    """The real-speech negatives every wake word trains with: the Speech Commands v0.02 test-dev
+    word folders (keywords and _unknown_, not the noise or silence) and the v0.01 unknown words."""
+    sc2 = data / "speech_commands_v2_test_dev"
+    negatives = [str(p) for p in sorted(sc2.iterdir()) if p.is_dir() and p.name not in ("_background_noise_", "_silence_")]
+    return negatives + [str(data / "speech_commands_v1_unknown_dev")]
+
+
 def changed_settings(config: dict) -> dict:
     """The recipe settings (``kws wakeword train --set``) in a model's config.json that differ
     from today's defaults."""
@@ -99,8 +107,7 @@ def main() -> None:
     parser.add_argument("--models-tag", help="with --evaluate-only: the models of this --tag (default: --tag)")
     args = parser.parse_args()
     sc2 = args.data / "speech_commands_v2_test_dev"
-    negatives = [str(p) for p in sorted(sc2.iterdir()) if p.is_dir() and p.name not in ("_background_noise_", "_silence_")]
-    negatives.append(str(args.data / "speech_commands_v1_unknown_dev"))
+    negatives = speech_commands_negatives(args.data)
     librispeech = args.data / "librispeech_test_other"
     if args.split_librispeech:
         train_half, test_half = split_speakers(librispeech, args.runs / "librispeech_split", args.fold)

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_wakeword import FOLDERS, readable_clips, split_speakers  # noqa: E402
+from bench_wakeword import FOLDERS, readable_clips, speech_commands_negatives, split_speakers  # noqa: E402
 
 #: The teacher scores one window per embedding hop (80 ms).
 HOP_SAMPLES = 1280
@@ -101,8 +101,7 @@ def main() -> None:
 
     started = time.time()
     sc2 = args.data / "speech_commands_v2_test_dev"
-    negatives = [str(p) for p in sorted(sc2.iterdir()) if p.is_dir() and p.name not in ("_background_noise_", "_silence_")]
-    negatives.append(str(args.data / "speech_commands_v1_unknown_dev"))
+    negatives = speech_commands_negatives(args.data)
     train_half, test_half = split_speakers(args.data / "librispeech_test_other", args.runs / "librispeech_split",
                                            args.fold)
     negatives.append(str(train_half))
