@@ -485,6 +485,8 @@ def test_firmware_takes_the_wake_word_model(quick_model, tmp_path, capsys):
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "learning_rate=-1"], "learning_rate takes"),
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "tts_slower=[1.5]"], "tts_slower takes"),
     (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--set", "tts_slower=[1.5,1.0]"], "range of factors"),
+    (["wakeword", "train", "hey nova", "--out", "{tmp}/x", "--distill", "embedding", "--set",
+      "embedding_relabel_every=0"], "embedding_relabel_every counts epochs"),
     (["record", "hey nova", "--out", "{tmp}/r", "--count", "0"], "--count"),
 ])
 def test_bad_input_is_one_error_line(argv, message, tmp_path, capsys):
@@ -678,6 +680,53 @@ def test_embedding_teacher_labels_every_epochs_audio(monkeypatch, tmp_path):
     for (windows, _), logits in zip(drawn, given):
         np.testing.assert_allclose(logits, teachers[0].logits(windows, cache=False), rtol=1e-5, atol=1e-5)
     assert len(list((tmp_path / "speech-embedding").iterdir())) == 1, "epoch 1's audio is not cached"
+
+
+def test_embedding_teacher_relabels_every_nth_epoch(monkeypatch):
+    """embedding_relabel_every=2: epochs 0 and 2 draw fresh windows and the teacher labels them;
+    epoch 1 trains on epoch 0's windows and logits again, under its own SpecAugment masks."""
+    pytest.importorskip("tensorflow")
+    from kws.teachers import embedding
+
+    if not embedding.available():
+        pytest.skip("pyopen-wakeword (the speech embedding) is not installed")
+    import kws.train_loop as train_loop
+    import kws.wakeword.train as recipe
+    from kws.wakeword.dataset import WindowConfig, epoch_windows
+
+    labelled: list[np.ndarray] = []
+    real_logits = embedding.EmbeddingTeacher.logits
+
+    def logits_spy(teacher, audio, **kwargs):
+        labelled.append(audio.copy())
+        return real_logits(teacher, audio, **kwargs)
+
+    given: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    real_run = train_loop.Loop.run
+
+    def run_spy(loop, epochs, **kwargs):
+        def recording(epoch):
+            drawn = epochs(epoch)
+            given.append(tuple(part.copy() for part in drawn))
+            return drawn
+        return real_run(loop, recording, **kwargs)
+
+    monkeypatch.setattr(embedding.EmbeddingTeacher, "logits", logits_spy)
+    monkeypatch.setattr(train_loop.Loop, "run", run_spy)
+    config = recipe.WakewordConfig(wake_word="hey nova", epochs=3, distill="embedding", embedding_teacher_epochs=1,
+                                   embedding_relabel_every=2, mine_every=0,
+                                   window=WindowConfig(positive_repeats=2, unknown_ratio=2.0, silence_ratio=0.5))
+    material = _material()
+    recipe.fit_model(config, material, progress=False, log=print)
+    drawn = [epoch_windows(material, config.window, config.room, seed=config.seed, epoch=e) for e in (0, 2)]
+    assert len(labelled) == 2, "the teacher labels epochs 0 and 2 only"
+    for audio, (windows, _) in zip(labelled, drawn):
+        np.testing.assert_array_equal(audio, windows)
+    (inputs0, labels0, logits0), (inputs1, labels1, logits1), (_, labels2, _) = given
+    np.testing.assert_array_equal(labels1, labels0)
+    np.testing.assert_array_equal(logits1, logits0)
+    np.testing.assert_array_equal(labels2, drawn[1][1])
+    assert inputs1.shape == inputs0.shape and not np.array_equal(inputs1, inputs0), "epoch 1 has fresh masks"
 
 
 def test_unknown_teacher_is_refused_before_any_work(tmp_path):

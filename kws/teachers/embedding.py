@@ -24,6 +24,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -50,6 +51,9 @@ EMBEDDING_DIM = 96
 PAD_SECONDS = 0.095
 #: Clips per batch of the embedding model (their windows go through it in one call).
 BATCH_CLIPS = 64
+#: Threads of the embedding model's interpreter: two made it 1.7x faster on this 2-core machine
+#: (9.1 -> 5.4 ms a one-second clip) with the same floats; more cores help less, the batches are small.
+MAX_THREADS = 4
 
 
 def _package_models_dir() -> Path:
@@ -92,12 +96,14 @@ def load_model_files() -> dict[str, bytes]:
 class SpeechEmbedding:
     """The frozen embedding: int16 audio (n, samples) -> (n, windows, 96) float32."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, threads: int | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
         files = load_model_files()
+        threads = threads or min(MAX_THREADS, os.cpu_count() or 1)
+        # The mel model runs one clip per call (see mel()): too little work to share out.
         self._mel = Interpreter(model_content=files["melspectrogram.tflite"])
-        self._embedding = Interpreter(model_content=files["embedding_model.tflite"])
+        self._embedding = Interpreter(model_content=files["embedding_model.tflite"], num_threads=threads)
         self._shapes: dict[int, list[int]] = {}  # interpreter id -> the input shape it is sized for
 
     @staticmethod

@@ -92,6 +92,12 @@ class WakewordConfig:
     #: ``embedding_teacher_epochs`` epochs' windows, which labels every epoch's audio.
     distill: str = ""
     embedding_teacher_epochs: int = 3
+    #: With the embedding teacher: a fresh epoch of windows, labelled by the teacher, every this
+    #: many epochs; the epochs between train on the last labelled windows again under fresh
+    #: SpecAugment masks. Embedding each epoch's ~4,600 windows costs about as much as the epoch
+    #: itself on 2 cores, so 2 halves the teacher's share of the time; 1 (every epoch) is what
+    #: was measured first (benchmarks/README.md).
+    embedding_relabel_every: int = 1
     temperature: float = 4.0
     alpha: float = 0.3  # weight of the hard-label loss when distilling
     #: Hard-negative mining (:mod:`.mining`): every ``mine_every`` epochs (0 = never) the
@@ -143,7 +149,8 @@ def quick(config: WakewordConfig) -> WakewordConfig:
 SETTABLE = ("positive_voices", "tts_slower", "kokoro_share", "held_out_every", "confusable_clips", "sentences",
             "calibration_sentences", "noise_seconds", "negative_seconds", "epochs", "batch_size",
             "learning_rate", "final_learning_rate", "temperature", "alpha", "mine_every", "mine_min_score",
-            "mine_limit", "mine_hop_frames", "average_epochs", "window_seconds", "embedding_teacher_epochs")
+            "mine_limit", "mine_hop_frames", "average_epochs", "window_seconds", "embedding_teacher_epochs",
+            "embedding_relabel_every")
 
 
 def with_settings(config: WakewordConfig, assignments: list[str]) -> WakewordConfig:
@@ -458,11 +465,19 @@ def fit_model(config: WakewordConfig, material: Material, *, progress: bool, log
                                        seed=config.seed, cache_dir=cache_dir, log=log)
         del taught
 
+        labelled: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # the last labelled epoch's
+
         def with_teacher(epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            """The epoch's inputs and labels, and the teacher's logits of its audio."""
-            windows, labels, features = draw_audio(epoch)
+            """The epoch's inputs and labels, and the teacher's logits of its audio (the audio of
+            the last labelled epoch, every ``embedding_relabel_every`` epochs a fresh one)."""
+            source = epoch - epoch % config.embedding_relabel_every
+            if source not in labelled:
+                windows, labels, features = draw_audio(source)
+                labelled.clear()  # one epoch's features and logits in memory, not the audio
+                labelled[source] = labels, features, teacher.logits(windows, cache=source < taught_epochs)
+            labels, features, logits = labelled[source]
             inputs, labels = model_inputs((masked(epoch, features), labels))
-            return inputs, labels, teacher.logits(windows, cache=epoch < taught_epochs)
+            return inputs, labels, logits
 
         history = Loop(student, schedule, distillation=distillation, teacher_logits=True, shuffle=True).run(
             with_teacher, before_epoch=mining_with(student), evaluate=windows,
@@ -516,6 +531,8 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
     if config.distill == EMBEDDING:
         if config.embedding_teacher_epochs < 1:
             raise KwsError("the embedding teacher needs at least one epoch of windows (embedding_teacher_epochs)")
+        if config.embedding_relabel_every < 1:
+            raise KwsError("embedding_relabel_every counts epochs: 1 (every epoch) or more")
         from ..teachers.embedding import load_model_files
 
         load_model_files()  # not installed: said now, before minutes of speech synthesis
