@@ -128,14 +128,24 @@ class WakewordConfig:
         return values
 
 
-#: ``distill``'s teachers (see :class:`WakewordConfig`), as the model file and the log name them.
-DISTILLED_FROM = dict(zip(("", *WAKEWORD_TEACHERS), (
-    None,
-    "ds-cnn-teacher, trained on the same windows",
-    "speech embedding teacher: Google's speech_embedding (pyopen-wakeword's front end, Apache-2.0) with a head "
-    "trained on the first epochs' windows")))
-TAUGHT_BY = dict(zip(("", *WAKEWORD_TEACHERS),
-                     ("", " (teacher, then distilled student)", " (student of the speech embedding)")))
+@dataclass(frozen=True)
+class Teaching:
+    """How one ``distill`` choice is named: in the model file, and in the log's last line."""
+
+    distilled_from: str | None
+    log_suffix: str
+
+
+#: ``distill``'s teachers (see :class:`WakewordConfig`); "" is no teacher.
+TEACHING = {
+    "": Teaching(None, ""),
+    "dscnn": Teaching("ds-cnn-teacher, trained on the same windows", " (teacher, then distilled student)"),
+    EMBEDDING: Teaching("speech embedding teacher: Google's speech_embedding (pyopen-wakeword's front end, "
+                        "Apache-2.0) with a head trained on the first epochs' windows",
+                        " (student of the speech embedding)"),
+}
+# The CLI offers kws.teachers' names (it imports no TensorFlow): the same ones, described here.
+assert tuple(TEACHING) == ("", *WAKEWORD_TEACHERS)
 
 
 def quick(config: WakewordConfig) -> WakewordConfig:
@@ -526,7 +536,7 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
         raise KwsError(f"the window must be 1 to 2 seconds, not {config.window_seconds:g}")
     if not 0 < config.target_fa_per_hour:
         raise KwsError("--target-fa-per-hour must be positive")
-    if config.distill not in DISTILLED_FROM:
+    if config.distill not in TEACHING:
         raise KwsError(f"no teacher {config.distill!r} to distil from; choose from {', '.join(WAKEWORD_TEACHERS)}")
     if config.distill == EMBEDDING:
         if config.embedding_teacher_epochs < 1:
@@ -550,7 +560,7 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
     model, rule, calibration_inputs, history = fit_model(config, material, progress=progress, log=log,
                                                          cache_dir=cache_dir)
     timings["training_seconds"] = round(time.time() - phase, 1)
-    log(f"trained {config.epochs} epochs{TAUGHT_BY[config.distill]}, "
+    log(f"trained {config.epochs} epochs{TEACHING[config.distill].log_suffix}, "
         f"last loss {history[-1]['loss']:.3f} ({timings['training_seconds']:.0f} s)")
 
     phase = time.time()
@@ -568,7 +578,7 @@ def train_wakeword(config: WakewordConfig, out: Path, *, cache_dir: Path | None 
         training={"recipe": "kws wakeword train", "config": config.to_dict(),
                   "calibration": {"clips": len(calibration_inputs),
                                   "sha256": hashlib.sha256(calibration_inputs.tobytes()).hexdigest()},
-                  "distilled_from": DISTILLED_FROM[config.distill]})
+                  "distilled_from": TEACHING[config.distill].distilled_from})
 
     phase = time.time()
     negatives, background = negative_stream(held, seed=config.seed, noise_seconds=config.noise_seconds)
