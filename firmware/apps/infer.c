@@ -13,10 +13,10 @@
  *   done inferences=<n>
  *
  * Exit status: 0 done, 2 bad arguments or host I/O error, 3 a kernel refused its parameters.
+ * Text goes out through host_text (no stdio in the image).
  */
-#include <stdio.h>
-
 #include "board.h"
+#include "host_text.h"
 #include "kws_model.h"
 
 #define EXIT_USAGE 2
@@ -28,55 +28,68 @@ static int8_t arena[KWS_MODEL_ARENA_SIZE];
 
 int main(int argc, char **argv)
 {
-    FILE *in_file;
-    FILE *out_file;
+    host_text out;
+    int in_file;
+    int out_file;
     uint32_t index = 0u;
     int status = 0;
 
     if (argc != 3) {
-        fprintf(stderr, "usage: infer INPUT OUTPUT\n");
+        host_text_complain("usage: infer INPUT OUTPUT", NULL);
         return EXIT_USAGE;
     }
-    printf("infer board=%s input=%lu output=%lu arena=%lu\n", board_name(), (unsigned long)KWS_MODEL_INPUT_SIZE,
-           (unsigned long)KWS_MODEL_OUTPUT_SIZE, (unsigned long)KWS_MODEL_ARENA_SIZE);
-    in_file = fopen(argv[1], "rb");
-    if (in_file == NULL) {
-        fprintf(stderr, "infer: cannot open %s\n", argv[1]);
+    host_text_init(&out, board_host_stdout());
+    host_text_str(&out, "infer board=");
+    host_text_str(&out, board_name());
+    host_text_str(&out, " input=");
+    host_text_uint(&out, KWS_MODEL_INPUT_SIZE);
+    host_text_str(&out, " output=");
+    host_text_uint(&out, KWS_MODEL_OUTPUT_SIZE);
+    host_text_str(&out, " arena=");
+    host_text_uint(&out, KWS_MODEL_ARENA_SIZE);
+    host_text_end_line(&out);
+    in_file = board_host_open(argv[1], 0);
+    if (in_file < 0) {
+        host_text_complain("infer: cannot open ", argv[1]);
         return EXIT_USAGE;
     }
-    out_file = fopen(argv[2], "wb");
-    if (out_file == NULL) {
-        fprintf(stderr, "infer: cannot create %s\n", argv[2]);
-        fclose(in_file);
+    out_file = board_host_open(argv[2], 1);
+    if (out_file < 0) {
+        host_text_complain("infer: cannot create ", argv[2]);
+        (void)board_host_close(in_file);
         return EXIT_USAGE;
     }
-    while (fread(input, 1u, KWS_MODEL_INPUT_SIZE, in_file) == KWS_MODEL_INPUT_SIZE) {
+    while (board_host_read(in_file, input, KWS_MODEL_INPUT_SIZE) == (int32_t)KWS_MODEL_INPUT_SIZE) {
         uint32_t start = board_counter_now();
         int result = kws_model_invoke(input, output, arena);
         uint32_t ticks = board_counter_elapsed(start, board_counter_now());
 
         if (result != 0) {
-            fprintf(stderr, "infer: inference %lu: kernel status %d\n", (unsigned long)index, result);
+            host_text_complain_number("infer: kernel status ", result, "");
             status = EXIT_KERNEL;
             break;
         }
-        printf("inference %lu instructions %lu\n", (unsigned long)index,
-               (unsigned long)board_counter_to_instructions(ticks));
-        if (fwrite(output, 1u, KWS_MODEL_OUTPUT_SIZE, out_file) != KWS_MODEL_OUTPUT_SIZE) {
-            fprintf(stderr, "infer: cannot write %s\n", argv[2]);
+        host_text_str(&out, "inference ");
+        host_text_uint(&out, index);
+        host_text_str(&out, " instructions ");
+        host_text_uint(&out, (uint32_t)board_counter_to_instructions(ticks));
+        host_text_end_line(&out);
+        if (board_host_write(out_file, output, KWS_MODEL_OUTPUT_SIZE) != 0) {
+            host_text_complain("infer: cannot write ", argv[2]);
             status = EXIT_USAGE;
             break;
         }
         index++;
     }
-    fclose(in_file);
-    if (fclose(out_file) != 0 && status == 0) {
-        fprintf(stderr, "infer: cannot write %s\n", argv[2]);
+    (void)board_host_close(in_file);
+    if (board_host_close(out_file) != 0 && status == 0) {
+        host_text_complain("infer: cannot write ", argv[2]);
         status = EXIT_USAGE;
     }
     if (status == 0) {
-        printf("done inferences=%lu\n", (unsigned long)index);
+        host_text_str(&out, "done inferences=");
+        host_text_uint(&out, index);
+        host_text_end_line(&out);
     }
-    fflush(stdout);
     return status;
 }

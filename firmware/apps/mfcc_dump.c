@@ -18,11 +18,12 @@
  *   whole frames=<n> instructions=<n>
  *
  * Exit status: 0 done, 2 bad arguments or host I/O error, 3 a CMSIS-DSP error status.
+ * Text goes out through host_text (no stdio in the image).
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "board.h"
+#include "host_text.h"
 #include "kws_frontend.h"
 #include "kws_mfcc_tables.h"
 
@@ -63,30 +64,46 @@ static q15_t samples[KWS_MFCC_FRAME_LENGTH]; /* streaming: the current frame */
 static q15_t whole_samples[MAX_WHOLE_SAMPLES];
 static q15_t whole_mfcc[MAX_WHOLE_FRAMES * KWS_MFCC_N_MFCC];
 
-/* Reads up to count samples; returns how many it got. */
-static uint32_t read_samples(FILE *input, q15_t *destination, uint32_t count)
+static host_text out;
+
+/* Reads up to count samples; returns how many it got (whole samples: a read error or a trailing
+ * odd byte counts as the end of the input, as fread of int16 elements has it). */
+static uint32_t read_samples(int input, q15_t *destination, uint32_t count)
 {
-    return (uint32_t)fread(destination, sizeof(q15_t), count, input);
+    int32_t got = board_host_read(input, destination, count * (uint32_t)sizeof(q15_t));
+    return got < 0 ? 0u : (uint32_t)got / (uint32_t)sizeof(q15_t);
 }
 
-static int emit_frame(FILE *output, uint32_t index, uint32_t instructions, const q15_t *mfcc)
+/* output < 0: the coefficients as text on stdout, else raw to that host file. */
+static int emit_frame(int output, uint32_t index, uint32_t instructions, const q15_t *mfcc)
 {
     uint32_t k;
 
-    printf("frame %lu instructions %lu", (unsigned long)index, (unsigned long)instructions);
-    if (output != NULL) {
-        putchar('\n');
-        return fwrite(mfcc, sizeof(q15_t), KWS_MFCC_N_MFCC, output) == KWS_MFCC_N_MFCC ? 0 : -1;
+    host_text_str(&out, "frame ");
+    host_text_uint(&out, index);
+    host_text_str(&out, " instructions ");
+    host_text_uint(&out, instructions);
+    if (output >= 0) {
+        host_text_end_line(&out);
+        return board_host_write(output, mfcc, KWS_MFCC_N_MFCC * (uint32_t)sizeof(q15_t));
     }
-    printf(" mfcc");
+    host_text_str(&out, " mfcc");
     for (k = 0u; k < KWS_MFCC_N_MFCC; k++) {
-        printf(" %d", (int)mfcc[k]);
+        host_text_str(&out, " ");
+        host_text_int(&out, mfcc[k]);
     }
-    putchar('\n');
+    host_text_end_line(&out);
     return 0;
 }
 
-static int run_streaming(FILE *input, FILE *output)
+static void print_done(uint32_t frames)
+{
+    host_text_str(&out, "done frames=");
+    host_text_uint(&out, frames);
+    host_text_end_line(&out);
+}
+
+static int run_streaming(int input, int output)
 {
     const uint32_t frame_length = KWS_MFCC_FRAME_LENGTH;
     const uint32_t hop_length = KWS_MFCC_HOP_LENGTH;
@@ -100,11 +117,11 @@ static int run_streaming(FILE *input, FILE *output)
         uint32_t ticks = board_counter_elapsed(start, board_counter_now());
 
         if (status != ARM_MATH_SUCCESS) {
-            fprintf(stderr, "mfcc_dump: frame %lu: CMSIS-DSP status %d\n", (unsigned long)index, (int)status);
+            host_text_complain_number("mfcc_dump: CMSIS-DSP status ", status, "");
             return EXIT_DSP;
         }
         if (emit_frame(output, index, (uint32_t)board_counter_to_instructions(ticks), mfcc) != 0) {
-            fprintf(stderr, "mfcc_dump: cannot write the output file\n");
+            host_text_complain("mfcc_dump: cannot write the output file", NULL);
             return EXIT_USAGE;
         }
         index++;
@@ -125,11 +142,11 @@ static int run_streaming(FILE *input, FILE *output)
             have_frame = have_frame && read_samples(input, samples, frame_length) == frame_length;
         }
     }
-    printf("done frames=%lu\n", (unsigned long)index);
+    print_done(index);
     return 0;
 }
 
-static int run_whole(FILE *input, FILE *output)
+static int run_whole(int input, int output)
 {
     uint32_t n_samples = read_samples(input, whole_samples, MAX_WHOLE_SAMPLES);
     uint32_t n_frames = 0u;
@@ -140,27 +157,29 @@ static int run_whole(FILE *input, FILE *output)
     q15_t extra;
 
     if (n_samples == MAX_WHOLE_SAMPLES && read_samples(input, &extra, 1u) == 1u) {
-        fprintf(stderr, "mfcc_dump: --whole takes at most %lu samples (%d s)\n",
-                (unsigned long)MAX_WHOLE_SAMPLES, MFCC_DUMP_MAX_SECONDS);
+        host_text_complain_number("mfcc_dump: --whole takes at most ", MAX_WHOLE_SAMPLES, " samples");
         return EXIT_USAGE;
     }
     start = board_counter_now();
     status = kws_frontend_process(&frontend, whole_samples, n_samples, whole_mfcc, &n_frames, &scratch);
     ticks = board_counter_elapsed(start, board_counter_now());
     if (status != ARM_MATH_SUCCESS) {
-        fprintf(stderr, "mfcc_dump: CMSIS-DSP status %d\n", (int)status);
+        host_text_complain_number("mfcc_dump: CMSIS-DSP status ", status, "");
         return EXIT_DSP;
     }
-    printf("whole frames=%lu instructions=%lu\n", (unsigned long)n_frames,
-           (unsigned long)board_counter_to_instructions(ticks));
+    host_text_str(&out, "whole frames=");
+    host_text_uint(&out, n_frames);
+    host_text_str(&out, " instructions=");
+    host_text_uint(&out, (uint32_t)board_counter_to_instructions(ticks));
+    host_text_end_line(&out);
     for (i = 0u; i < n_frames; i++) {
         /* Per-frame counts are not measured in this mode: 0. */
         if (emit_frame(output, i, 0u, whole_mfcc + (size_t)i * KWS_MFCC_N_MFCC) != 0) {
-            fprintf(stderr, "mfcc_dump: cannot write the output file\n");
+            host_text_complain("mfcc_dump: cannot write the output file", NULL);
             return EXIT_USAGE;
         }
     }
-    printf("done frames=%lu\n", (unsigned long)n_frames);
+    print_done(n_frames);
     return 0;
 }
 
@@ -168,8 +187,8 @@ int main(int argc, char **argv)
 {
     const char *input_name = NULL;
     const char *output_name = NULL;
-    FILE *input;
-    FILE *output = NULL;
+    int input;
+    int output = -1;
     int whole = 0;
     int i;
     int status;
@@ -187,34 +206,38 @@ int main(int argc, char **argv)
         }
     }
     if (input_name == NULL) {
-        fprintf(stderr, "usage: mfcc_dump [--whole] INPUT [OUTPUT]\n");
+        host_text_complain("usage: mfcc_dump [--whole] INPUT [OUTPUT]", NULL);
         return EXIT_USAGE;
     }
-    printf("mfcc_dump board=%s config=%s\n", board_name(), KWS_MFCC_CONFIG_JSON);
+    host_text_init(&out, board_host_stdout());
+    host_text_str(&out, "mfcc_dump board=");
+    host_text_str(&out, board_name());
+    host_text_str(&out, " config=");
+    host_text_str(&out, KWS_MFCC_CONFIG_JSON);
+    host_text_end_line(&out);
 
     if (kws_frontend_init(&frontend, &config) != ARM_MATH_SUCCESS) {
-        fprintf(stderr, "mfcc_dump: kws_frontend_init rejected the configuration\n");
+        host_text_complain("mfcc_dump: kws_frontend_init rejected the configuration", NULL);
         return EXIT_DSP;
     }
-    input = fopen(input_name, "rb");
-    if (input == NULL) {
-        fprintf(stderr, "mfcc_dump: cannot open %s\n", input_name);
+    input = board_host_open(input_name, 0);
+    if (input < 0) {
+        host_text_complain("mfcc_dump: cannot open ", input_name);
         return EXIT_USAGE;
     }
     if (output_name != NULL) {
-        output = fopen(output_name, "wb");
-        if (output == NULL) {
-            fprintf(stderr, "mfcc_dump: cannot create %s\n", output_name);
-            fclose(input);
+        output = board_host_open(output_name, 1);
+        if (output < 0) {
+            host_text_complain("mfcc_dump: cannot create ", output_name);
+            (void)board_host_close(input);
             return EXIT_USAGE;
         }
     }
     status = whole ? run_whole(input, output) : run_streaming(input, output);
-    fclose(input);
-    if (output != NULL && fclose(output) != 0 && status == 0) {
-        fprintf(stderr, "mfcc_dump: cannot write %s\n", output_name);
+    (void)board_host_close(input);
+    if (output >= 0 && board_host_close(output) != 0 && status == 0) {
+        host_text_complain("mfcc_dump: cannot write ", output_name);
         status = EXIT_USAGE;
     }
-    fflush(stdout);
     return status;
 }

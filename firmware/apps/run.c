@@ -16,10 +16,10 @@
  * pipeline_instructions counts everything inside kws_pipeline_process (frontend, input rule,
  * buffering, model and decisions); model_instructions the model alone (summed), model_max the
  * slowest inference. Exit status: 0 done, 2 bad arguments or host I/O error, 3 the pipeline failed.
+ * Text goes out through host_text (no stdio in the image).
  */
-#include <stdio.h>
-
 #include "board.h"
+#include "host_text.h"
 #include "kws_model.h"
 #include "kws_pipeline.h"
 #include "kws_pipeline_config.h"
@@ -44,7 +44,7 @@ static int timed_invoke(const int8_t *input, int8_t *output, int8_t *arena)
     return status;
 }
 
-/* Events are queued by the callback and printed after the timed call, so that printf's cost
+/* Events are queued by the callback and printed after the timed call, so that printing's cost
  * does not count as the pipeline's. One hop makes at most one frame, hence one inference and
  * one detection. */
 #define MAX_EVENTS 4
@@ -73,7 +73,7 @@ static void queue_event(void *context, const kws_event *event)
     queued++;
 }
 
-static void print_queue(void)
+static void print_queue(host_text *out)
 {
     uint32_t n;
     uint32_t i;
@@ -81,30 +81,34 @@ static void print_queue(void)
     for (n = 0u; n < queued; n++) {
         const kws_event *event = &queue[n].event;
         if (event->kind == KWS_EVENT_INFERENCE) {
-            printf("inference %lu", (unsigned long)event->frame);
+            host_text_str(out, "inference ");
+            host_text_uint(out, event->frame);
             for (i = 0u; i < KWS_N_LABELS; i++) {
-                printf(" %d", (int)queue[n].scores[i]);
+                host_text_str(out, " ");
+                host_text_int(out, queue[n].scores[i]);
             }
-            printf("\n");
         } else {
-            printf("detection %lu %ld %ld %lu\n", (unsigned long)event->frame, (long)event->label,
-                   (long)event->sum, (unsigned long)event->count);
+            host_text_str(out, "detection ");
+            host_text_uint(out, event->frame);
+            host_text_str(out, " ");
+            host_text_int(out, event->label);
+            host_text_str(out, " ");
+            host_text_int(out, event->sum);
+            host_text_str(out, " ");
+            host_text_uint(out, event->count);
         }
+        host_text_end_line(out);
     }
     queued = 0u;
 }
 
-/* newlib-nano's printf has no %llu: a uint64_t in decimal. */
-static const char *u64(uint64_t value, char buffer[21])
+/* "name=value" after a space. */
+static void print_field(host_text *out, const char *name, uint64_t value)
 {
-    char *p = buffer + 20;
-
-    *p = '\0';
-    do {
-        *--p = (char)('0' + (int)(value % 10u));
-        value /= 10u;
-    } while (value != 0u);
-    return p;
+    host_text_str(out, " ");
+    host_text_str(out, name);
+    host_text_str(out, "=");
+    host_text_uint(out, value);
 }
 
 static kws_pipeline_config config;
@@ -113,53 +117,67 @@ static int16_t hop[KWS_MFCC_HOP_LENGTH];
 
 int main(int argc, char **argv)
 {
-    FILE *audio;
-    size_t got;
+    host_text out;
+    int audio;
+    int32_t got;
     uint64_t samples = 0u;
     uint64_t pipeline_instructions = 0u;
     int status = 0;
 
     if (argc != 2) {
-        fprintf(stderr, "usage: run AUDIO\n");
+        host_text_complain("usage: run AUDIO", NULL);
         return EXIT_USAGE;
     }
+    host_text_init(&out, board_host_stdout());
     config = kws_pipeline_default_config;
     config.invoke = timed_invoke;
     if (kws_pipeline_init(&pipeline, &config, &kws_pipeline_default_buffers) != 0) {
-        fprintf(stderr, "run: kws_pipeline_init failed\n");
+        host_text_complain("run: kws_pipeline_init failed", NULL);
         return EXIT_PIPELINE;
     }
-    printf("run board=%s config=%s\n", board_name(), KWS_PIPELINE_CONFIG_JSON);
-    audio = fopen(argv[1], "rb");
-    if (audio == NULL) {
-        fprintf(stderr, "run: cannot open %s\n", argv[1]);
+    host_text_str(&out, "run board=");
+    host_text_str(&out, board_name());
+    host_text_str(&out, " config=");
+    host_text_str(&out, KWS_PIPELINE_CONFIG_JSON);
+    host_text_end_line(&out);
+    audio = board_host_open(argv[1], 0);
+    if (audio < 0) {
+        host_text_complain("run: cannot open ", argv[1]);
         return EXIT_USAGE;
     }
-    while ((got = fread(hop, sizeof(int16_t), KWS_MFCC_HOP_LENGTH, audio)) > 0u) {
+    /* Whole samples only: a trailing odd byte is dropped, as fread of int16 elements drops it. */
+    while ((got = board_host_read(audio, hop, sizeof hop)) >= (int32_t)sizeof(int16_t)) {
+        uint32_t count = (uint32_t)got / sizeof(int16_t);
         uint32_t start = board_counter_now();
-        int result = kws_pipeline_process(&pipeline, hop, (uint32_t)got, queue_event, NULL);
+        int result = kws_pipeline_process(&pipeline, hop, count, queue_event, NULL);
 
         pipeline_instructions += board_counter_to_instructions(board_counter_elapsed(start, board_counter_now()));
-        samples += got;
-        print_queue();
+        samples += count;
+        print_queue(&out);
         if (result != 0) {
-            fprintf(stderr, "run: pipeline status %d after %lu samples\n", result, (unsigned long)samples);
+            host_text_complain_number("run: pipeline status ", result, "");
             status = EXIT_PIPELINE;
             break;
         }
     }
-    fclose(audio);
+    if (got < 0) {
+        host_text_complain("run: cannot read ", argv[1]);
+        status = EXIT_USAGE;
+    }
+    (void)board_host_close(audio);
     if (dropped != 0u) {
-        fprintf(stderr, "run: %lu events lost\n", (unsigned long)dropped);
+        host_text_complain_number("run: ", dropped, " events lost");
         status = EXIT_PIPELINE;
     }
     if (status == 0) {
-        char a[21], b[21], c[21], d[21];
-        printf("summary samples=%s frames=%lu inferences=%lu pipeline_instructions=%s model_instructions=%s "
-               "model_max=%s\n",
-               u64(samples, a), (unsigned long)pipeline.frames, (unsigned long)pipeline.inferences,
-               u64(pipeline_instructions, b), u64(model_instructions, c), u64(model_max, d));
+        host_text_str(&out, "summary");
+        print_field(&out, "samples", samples);
+        print_field(&out, "frames", pipeline.frames);
+        print_field(&out, "inferences", pipeline.inferences);
+        print_field(&out, "pipeline_instructions", pipeline_instructions);
+        print_field(&out, "model_instructions", model_instructions);
+        print_field(&out, "model_max", model_max);
+        host_text_end_line(&out);
     }
-    fflush(stdout);
     return status;
 }

@@ -42,6 +42,32 @@ uint64_t board_counter_to_instructions(uint32_t ticks);
 int board_command_line(char *buffer, size_t size, char **argv, int max_args);
 
 /*
+ * ---- Boards with a host (the QEMU boards: semihosting) -----------------------------------
+ *
+ * The host's files and console without the C library's stdio. Handles are the host's; every
+ * call blocks. The boards without a host (nano33ble) do not implement these.
+ */
+
+/** Open a host file for reading (for_writing 0) or writing ("wb"): a handle >= 0, or -1. */
+int board_host_open(const char *path, int for_writing);
+
+/** Read up to size bytes: the number read (0 at the end of the file), or -1 on an error. */
+int32_t board_host_read(int handle, void *buffer, uint32_t size);
+
+/** Write size bytes: 0, or -1 if the host wrote fewer. */
+int board_host_write(int handle, const void *data, uint32_t size);
+
+/** Close a handle: 0, or -1. */
+int board_host_close(int handle);
+
+/** The host's standard output and standard error (opened on first use; -1 if they cannot be). */
+int board_host_stdout(void);
+int board_host_stderr(void);
+
+/** End the program; the host (QEMU) exits with status. */
+void board_exit(int status) __attribute__((noreturn));
+
+/*
  * ---- Boards with a microphone -------------------------------------------------------------
  *
  * What apps/listen.c needs besides the above. Only boards with a microphone implement these

@@ -32,7 +32,7 @@ from .boards import DEFAULT_BOARD, Board, get_board
 from .frontend import frontend_sources
 from .generate import generate_model
 from .pipeline_config import generate_pipeline_config
-from .sources import APPS_DIR, DEFAULT_KERNELS, SRC_DIR, check_kernels, kernel_sources
+from .sources import DEFAULT_KERNELS, SRC_DIR, app_sources, check_kernels, kernel_sources
 from .stack import StackUsage, stack_usage
 from .toolchain import Compile, ElfSize
 
@@ -125,7 +125,7 @@ def build_image(model: KwsModel, out_dir: Path | str, *, board: str = DEFAULT_BO
         Compile(generated / network.source_name, objects / "model" / "kws_model.o", own),
         Compile(SRC_DIR / "kws_pipeline.c", objects / "pipeline" / "kws_pipeline.o", own),
         Compile(generated / pipeline.source_name, objects / "pipeline" / "kws_pipeline_config.o", own),
-        Compile(APPS_DIR / f"{app}.c", objects / "app" / f"{app}.o", own),
+        *toolchain.compiles_of(app_sources(app), objects / "app", own),
         *toolchain.board_compiles(target, objects, own),
     ]
     linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name=IMAGE_NAME)

@@ -26,7 +26,7 @@ from .boards import DEFAULT_BOARD, Board, get_board
 from .cycles import CycleEstimate, CycleProfile, profile_elf
 from .generate import GeneratedModel, generate_model
 from .qemu import check_exit, run_app
-from .sources import APPS_DIR, BOARDS_DIR, DEFAULT_KERNELS, SRC_DIR, kernel_sources
+from .sources import BOARDS_DIR, DEFAULT_KERNELS, SRC_DIR, app_sources, kernel_sources
 from .toolchain import Compile, ElfSize
 
 _LINE = re.compile(r"^inference (\d+) instructions (\d+)$")
@@ -68,7 +68,7 @@ def build_infer(model_content: bytes, out_dir: Path | str, *, board: str = DEFAU
         *toolchain.compiles_of(kernel_sources(kernels), objects_dir / "kws", own),
         Compile(generated / model.source_name, objects_dir / "kws" / "kws_model.o",
                 own + (("-DKWS_PROFILE",) if profile else ())),
-        Compile(APPS_DIR / "infer.c", objects_dir / "app" / "infer.o", own),
+        *toolchain.compiles_of(app_sources("infer"), objects_dir / "app", own),
         *toolchain.board_compiles(target, objects_dir, own),
     ]
     linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name="infer")

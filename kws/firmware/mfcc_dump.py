@@ -36,8 +36,8 @@ from .boards import DEFAULT_BOARD, Board, board_names, get_board
 from .cmsis_dsp import CMSISDSP_VERSION
 from .frontend import frontend_sources
 from .qemu import DEFAULT_TIMEOUT_S, run_app
-from .sources import APPS_DIR
-from .toolchain import Compile, ElfSize
+from .sources import app_sources
+from .toolchain import ElfSize
 
 APP = "mfcc_dump"
 
@@ -81,7 +81,7 @@ def build_mfcc_dump(
     objects_dir, own = frontend.objects, frontend.own
     compiles = [
         *frontend.compiles,
-        Compile(APPS_DIR / f"{APP}.c", objects_dir / "app" / f"{APP}.o", own),
+        *toolchain.compiles_of(app_sources(APP), objects_dir / "app", own),
         *toolchain.board_compiles(target, objects_dir, own),
     ]
     linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name=APP, jobs=jobs)

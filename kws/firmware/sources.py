@@ -24,6 +24,17 @@ SRC_DIR = FIRMWARE_DIR / "src"
 APPS_DIR = FIRMWARE_DIR / "apps"
 BOARDS_DIR = FIRMWARE_DIR / "boards"
 
+#: What the QEMU apps (run, infer, mfcc_dump) print with, instead of stdio: text to the host
+#: over semihosting (firmware/apps/host_text.c). listen.c writes its own lines to the serial port.
+HOST_TEXT_SOURCE = APPS_DIR / "host_text.c"
+
+
+def app_sources(app: str) -> tuple[Path, ...]:
+    """The C files of ``app`` (firmware/apps/<app>.c): the app, and host_text.c for those that
+    talk to a host (every app but ``listen``)."""
+    return (APPS_DIR / f"{app}.c",) + (() if app == "listen" else (HOST_TEXT_SOURCE,))
+
+
 #: Kernel sets an image can call: the plain C kernels, or the DSP extension's where there is one.
 KERNELS = ("plain", "dsp")
 #: What every command and builder uses unless told otherwise: the same integers, ~5x fewer

@@ -5,14 +5,20 @@
  * not portable across QEMU's boards (on AN547 malloc and fopen then fail with ENOMEM), so the
  * board starts itself:
  *
- *   set SP, enable the FPU, copy .data, zero .bss, initialise_monitor_handles() (semihosting
- *   stdin/stdout/stderr), __libc_init_array(), board_init(), exit(main(argc, argv)).
+ *   set SP, enable the FPU, copy .data, zero .bss, [initialise_monitor_handles()],
+ *   board_init(), board_exit(main(argc, argv)).
  *
- * exit() ends in semihosting SYS_EXIT(_EXTENDED), so main's return value becomes QEMU's exit
- * status. A fault prints one line on the host's stderr and exits with status 1.
+ * The apps talk to the host through board.c's semihosting calls, without stdio, so neither
+ * newlib's exit() (whose librdimon _exit pulls in all of librdimon's host I/O) nor its
+ * constructors (C has none) are needed: board_exit() hands main's return value to QEMU as its
+ * exit status. A program that uses stdio links librdimon, and then the weak reference below
+ * finds initialise_monitor_handles (in the same object as librdimon's _write) and opens its
+ * stdin/stdout/stderr; its output to the console is line buffered, so a line is out once its
+ * '\n' is (or after fflush). A fault prints one line on the host's stderr and exits with
+ * status 1.
  */
+#include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 #include "board.h"
 #include "board_startup.h"
@@ -21,18 +27,13 @@
 /* From the linker script. */
 extern uint32_t __stack_top;
 
-/* From newlib / librdimon. */
-extern void initialise_monitor_handles(void);
-extern void __libc_init_array(void);
+/* From librdimon, if the program's stdio brought it in (a weak reference does not). */
+extern void initialise_monitor_handles(void) __attribute__((weak));
 
 extern int main(int argc, char **argv);
 
 void Reset_Handler(void);
 void Default_Handler(void);
-
-/* -nostartfiles leaves out crti.o, which defines these for __libc_init_array and exit. */
-void _init(void) {}
-void _fini(void) {}
 
 
 #define MAX_ARGS 8
@@ -51,13 +52,14 @@ void board_start(void)
 
     board_init_static_memory();
 
-    initialise_monitor_handles();
-    __libc_init_array();
+    if (initialise_monitor_handles != NULL) {
+        initialise_monitor_handles();
+    }
     board_init();
 
     argc = board_command_line(command_line, sizeof command_line, arguments, MAX_ARGS);
     arguments[argc] = NULL;
-    exit(main(argc, arguments));
+    board_exit(main(argc, arguments));
 }
 
 __attribute__((naked, noreturn)) void Reset_Handler(void)
