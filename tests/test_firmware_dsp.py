@@ -68,7 +68,11 @@ def test_generator_dsp_switch(model):
     # The 3x3 depthwise layers take their own kernel, with scratch behind the two activation slots
     # (the only difference of the arenas); the general depthwise kernel stays for other shapes.
     assert "kws_depthwise_3x3_s8_dsp(&op1_params, arena + 2 * KWS_MODEL_SLOT_SIZE, " in dsp.source
-    assert "kws_depthwise_conv_s8_dsp(" not in dsp.source
+    assert "kws_depthwise_conv_s8_dsp" not in {kernel for _, kernel in dsp.kernel_calls}
+    # Nothing calls the general DSP depthwise kernel but the 3x3 one's refusals: they go to the
+    # plain kernel, through a replacement the source defines (and the link's --wrap).
+    assert dsp.wrapped == ("kws_depthwise_conv_s8_dsp", "kws_fully_connected_s8", "kws_avg_pool_s8")
+    assert "int __wrap_kws_depthwise_conv_s8_dsp(" in dsp.source and plain.wrapped == ()
     scratch = depthwise_3x3_scratch((3, 3), 1, (1, 1), (1, 1), (25, 5))
     assert dsp.arena_size == plain.arena_size + scratch
     assert dsp.header == plain.header.replace(f"ARENA_SIZE {plain.arena_size}u", f"ARENA_SIZE {dsp.arena_size}u")
@@ -282,7 +286,35 @@ SHAPES = {
                      (9, 7, 6), ("AVERAGE_POOL_2D",)),
     "avg_pool_global_7ch": (lambda keras, x: keras.layers.AveragePooling2D((6, 5))(x), (6, 5, 7),
                             ("AVERAGE_POOL_2D",)),
+    # A window of 272 > 256 elements: the DSP kernel's plain fallback, which the build must keep.
+    "avg_pool_global_17x16_3ch": (lambda keras, x: keras.layers.AveragePooling2D((17, 16))(x), (17, 16, 3),
+                                  ("AVERAGE_POOL_2D",)),
 }
+
+
+def test_unreachable_fallbacks_only_where_no_layer_reaches_them():
+    """The generator replaces a kernel fallback only when the model's calls cannot reach it:
+    the general DSP depthwise kernel when the 3x3 one alone is called, the plain FULLY_CONNECTED
+    and AVERAGE_POOL_2D kernels when every layer is inside their DSP kernels' conditions."""
+    from kws.firmware.generate import DSP_AVG_POOL_MAX_WINDOW, DSP_OFFSET_LIMIT, unreachable_fallbacks
+
+    inside = {"input_offset": 128, "window": DSP_AVG_POOL_MAX_WINDOW}
+    calls = [("kws_depthwise_3x3_s8_dsp", inside), ("kws_avg_pool_s8_dsp", inside),
+             ("kws_fully_connected_s8_dsp", inside)]
+    assert unreachable_fallbacks(calls) == ("kws_depthwise_conv_s8_dsp", "kws_fully_connected_s8",
+                                            "kws_avg_pool_s8")
+    assert unreachable_fallbacks([*calls, ("kws_depthwise_conv_s8_dsp", inside)]) == (
+        "kws_fully_connected_s8", "kws_avg_pool_s8")
+    big_window = {"input_offset": 0, "window": DSP_AVG_POOL_MAX_WINDOW + 1}
+    far_offset = {"input_offset": -DSP_OFFSET_LIMIT - 1, "window": 1}
+    assert unreachable_fallbacks([*calls, ("kws_avg_pool_s8_dsp", big_window)]) == (
+        "kws_depthwise_conv_s8_dsp", "kws_fully_connected_s8")
+    assert unreachable_fallbacks([*calls, ("kws_fully_connected_s8_dsp", far_offset)]) == (
+        "kws_depthwise_conv_s8_dsp", "kws_avg_pool_s8")
+    # A plain build (the plain kernels called by name) keeps them; what no call falls back to is
+    # left alone.
+    assert unreachable_fallbacks([("kws_avg_pool_s8", inside), ("kws_fully_connected_s8", inside)]) == ()
+    assert unreachable_fallbacks([("kws_conv_s8_dsp", inside)]) == ()
 
 
 @needs_toolchain
@@ -296,6 +328,10 @@ def test_specialised_paths_bit_exact(name, shared_build_dir):
     assert tuple(image.model.ops) == ops, image.model.ops
     if name.startswith("depthwise_3x3_") and "stride2" not in name:  # the kernel under test is called
         assert [kernel for _, kernel in image.model.kernel_calls] == ["kws_depthwise_3x3_s8_dsp"]
+        # ... and its refusals go to the plain kernel, not the general DSP one (not linked).
+        assert image.model.wrapped == ("kws_depthwise_conv_s8_dsp",)
+    if name == "avg_pool_global_17x16_3ch":
+        assert image.model.wrapped == ()
     assert image.warnings == {}
     inputs = random_inputs(image.model.input_shape, 4, seed=len(name))
     outputs, _ = run_infer(image, inputs)

@@ -49,6 +49,9 @@ class GeneratedModel:
     ops: list[str] = field(default_factory=list)
     #: (operator index, kernel function) of each kernel call of the invoke, in order.
     kernel_calls: list[tuple[int, str]] = field(default_factory=list)
+    #: Kernel fallbacks this model cannot reach, replaced (see :data:`FALLBACK_REPLACEMENTS`):
+    #: the source defines ``__wrap_<name>`` for each, and the link must pass ``--wrap=<name>``.
+    wrapped: tuple[str, ...] = ()
     header_name: str = HEADER_NAME
     source_name: str = SOURCE_NAME
 
@@ -59,6 +62,63 @@ class GeneratedModel:
     @property
     def output_size(self) -> int:
         return int(np.prod(self.output_shape))
+
+
+#: The kernels that a DSP kernel falls back to and that a model's layers may never reach, with
+#: the C that replaces each one then: kws_depthwise_3x3_s8_dsp refuses a layer outside its
+#: preconditions (left shifts, accumulator bound) to the general DSP depthwise kernel, 4.6 KB;
+#: for a model that calls the 3x3 kernel alone, that refusal goes to the plain kernel instead
+#: (the same integers, slower, and DS-CNN's layers never take it). The plain FULLY_CONNECTED
+#: and AVERAGE_POOL_2D kernels are the DSP ones' fallbacks for an input offset outside
+#: +-32000 and for windows over 256 elements (kws_int8_ops_dsp.h); a model whose layers are all
+#: inside gets a body that returns KWS_ERROR_ARGUMENT, so that a change of those conditions in
+#: C shows as a failing inference, never as a wrong score. The replacement is a link-time
+#: ``--wrap`` (the kernel's object stays linked for what else it holds: --gc-sections drops
+#: the function). ``{args}``: the parameters, ``{names}``: them as a call's arguments.
+FALLBACK_REPLACEMENTS = {
+    "kws_depthwise_conv_s8_dsp": (
+        "const kws_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias, int8_t *output",
+        "return kws_depthwise_conv_s8(p, input, filter, bias, output);"),
+    "kws_fully_connected_s8": (
+        "const kws_fc_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias, int8_t *output",
+        "(void)p; (void)input; (void)weights; (void)bias; (void)output;\n    return KWS_ERROR_ARGUMENT;"),
+    "kws_avg_pool_s8": (
+        "const kws_pool_params *p, const int8_t *input, int8_t *output",
+        "(void)p; (void)input; (void)output;\n    return KWS_ERROR_ARGUMENT;"),
+}
+#: The DSP kernels' fallback conditions the generator checks (kws_int8_ops_dsp.h): the input
+#: offsets the DSP kernels' SADD16 paths take, and the largest average-pool window.
+DSP_OFFSET_LIMIT = 32000
+DSP_AVG_POOL_MAX_WINDOW = 256
+
+
+def unreachable_fallbacks(calls: list[tuple[str, dict]]) -> tuple[str, ...]:
+    """The fallbacks of :data:`FALLBACK_REPLACEMENTS` that a DSP build's kernel calls cannot
+    reach: ``calls`` holds each call's kernel and the layer's facts (``input_offset``,
+    ``window``), in order."""
+    kernels = [kernel for kernel, _ in calls]
+    unreachable = []
+    if "kws_depthwise_3x3_s8_dsp" in kernels and "kws_depthwise_conv_s8_dsp" not in kernels:
+        unreachable.append("kws_depthwise_conv_s8_dsp")
+    if "kws_fully_connected_s8_dsp" in kernels and "kws_fully_connected_s8" not in kernels and all(
+            abs(facts["input_offset"]) <= DSP_OFFSET_LIMIT
+            for kernel, facts in calls if kernel == "kws_fully_connected_s8_dsp"):
+        unreachable.append("kws_fully_connected_s8")
+    if "kws_avg_pool_s8_dsp" in kernels and "kws_avg_pool_s8" not in kernels and all(
+            facts["window"] <= DSP_AVG_POOL_MAX_WINDOW for kernel, facts in calls if kernel == "kws_avg_pool_s8_dsp"):
+        unreachable.append("kws_avg_pool_s8")
+    return tuple(unreachable)
+
+
+def _replacements(names: tuple[str, ...]) -> str:
+    """The ``__wrap_`` functions of ``names`` (see :data:`FALLBACK_REPLACEMENTS`)."""
+    out = []
+    for name in names:
+        args, body = FALLBACK_REPLACEMENTS[name]
+        out.append(f"/* In place of {name}, a fallback this model cannot reach (kws.firmware.generate). */\n"
+                   f"int __wrap_{name}({args});\n"
+                   f"int __wrap_{name}({args})\n{{\n    {body}\n}}\n")
+    return "\n".join(out)
 
 
 def _dims(shape) -> str:
@@ -227,6 +287,7 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
     constants: list[str] = []
     body: list[str] = []
     kernel_calls: list[tuple[int, str]] = []
+    call_facts: list[tuple[str, dict]] = []
     previous = graph.input.index
     for op in graph.ops:
         op.check_supported()
@@ -276,6 +337,8 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
             scratch_size = max(scratch_size, call.scratch)
         constants += call.constants
         kernel_calls.append((op.index, kernel))
+        call_facts.append((kernel, {"input_offset": -op.params.get("input_zero_point", 0),
+                                    "window": int(np.prod(op.params.get("filter_size", (1, 1))))}))
         body += ["    KWS_PROFILE_BEGIN();",
                  f"    status |= {kernel}({', '.join(arguments)});",
                  f'    KWS_PROFILE_END({op.index}, "{kernel}");']
@@ -285,6 +348,7 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
     in_shape, out_shape = graph.input.shape, graph.output.shape
     op_names = [op.name for op in graph.ops]
     arena_size = 2 * slot_size + scratch_size
+    wrapped = unreachable_fallbacks(call_facts) if kernels == "dsp" else ()
     header = c_header(f"{name.upper()}_H", f"""#include <stdint.h>
 
 #ifdef __cplusplus
@@ -328,6 +392,7 @@ const int32_t kws_model_input_shape[KWS_MODEL_INPUT_DIMS] = {{{c_list(in_shape)}
 const int32_t kws_model_output_shape[KWS_MODEL_OUTPUT_DIMS] = {{{c_list(out_shape)}}};
 
 {newline.join(constants)}
+{_replacements(wrapped)}
 int {name}_invoke(const int8_t *input, int8_t *output, int8_t *arena)
 {{
     int status = 0;
@@ -337,4 +402,4 @@ int {name}_invoke(const int8_t *input, int8_t *output, int8_t *arena)
     return status;
 }}
 """
-    return GeneratedModel(header, source, in_shape, out_shape, arena_size, op_names, kernel_calls)
+    return GeneratedModel(header, source, in_shape, out_shape, arena_size, op_names, kernel_calls, wrapped)

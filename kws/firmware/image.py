@@ -128,17 +128,18 @@ def build_image(model: KwsModel, out_dir: Path | str, *, board: str = DEFAULT_BO
         *toolchain.compiles_of(app_sources(app), objects / "app", own),
         *toolchain.board_compiles(target, objects, own),
     ]
-    linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name=IMAGE_NAME)
+    linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name=IMAGE_NAME,
+                                        link_flags=toolchain.wrap_flags(network.wrapped))
     elf = linked.elf
     bin_path = toolchain.objcopy(elf, out_dir / f"{IMAGE_NAME}.bin", "binary")
     hex_path = toolchain.objcopy(elf, out_dir / f"{IMAGE_NAME}.hex", "ihex")
 
     graphs = [c.obj.with_suffix(".ci") for c in compiles if c.obj.with_suffix(".ci").is_file()]
-    stack = stack_usage(graphs, ["Reset_Handler", "main"], indirect_targets=CALLBACKS)
+    stack = stack_usage(graphs, ["Reset_Handler", "main"], indirect_targets=CALLBACKS, wrapped=network.wrapped)
     handlers = _interrupt_handlers(graphs)
     interrupt = 0
     if handlers:
-        deepest = stack_usage(graphs, handlers, indirect_targets=CALLBACKS)
+        deepest = stack_usage(graphs, handlers, indirect_targets=CALLBACKS, wrapped=network.wrapped)
         interrupt = deepest.bytes + EXCEPTION_FRAME_BYTES
 
     parts = toolchain.footprint(linked.map_file, {
@@ -164,7 +165,9 @@ def build_image(model: KwsModel, out_dir: Path | str, *, board: str = DEFAULT_BO
         "app": app,
         "kernels": kernels,
         "pipeline": pipeline.record,
-        "network": {"operators": network.ops, "arena_bytes": network.arena_size},
+        "network": {"operators": network.ops, "arena_bytes": network.arena_size,
+                    "kernels": sorted({kernel for _, kernel in network.kernel_calls}),
+                    "fallbacks_replaced": list(network.wrapped)},
         "flash": size.flash,
         "ram": size.ram + stack.bytes + interrupt,
         **size.to_dict(),

@@ -71,7 +71,8 @@ def build_infer(model_content: bytes, out_dir: Path | str, *, board: str = DEFAU
         *toolchain.compiles_of(app_sources("infer"), objects_dir / "app", own),
         *toolchain.board_compiles(target, objects_dir, own),
     ]
-    linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name="infer")
+    linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name="infer",
+                                        link_flags=toolchain.wrap_flags(model.wrapped))
     return InferBuild(target, model, out_dir, linked.elf, toolchain.elf_size(linked.elf), len(linked.stale),
                       linked.warnings)
 

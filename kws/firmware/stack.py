@@ -11,6 +11,9 @@ the result, not guessed:
   this program passes), else to the deepest function of the graph that is not already on the
   path (an upper bound);
 * ``dynamic`` frames (alloca, VLAs): listed (the project's C has none).
+
+Calls the link redirects with ``--wrap`` (``wrapped``) are followed to ``__wrap_<name>``, as
+the linker sends them.
 """
 
 from __future__ import annotations
@@ -53,10 +56,12 @@ def _read_graphs(files: Iterable[Path]) -> tuple[dict[str, tuple[int, str]], dic
 
 
 def stack_usage(callgraph_files: Iterable[Path], entries: Iterable[str],
-                indirect_targets: Iterable[str] | None = None) -> StackUsage:
+                indirect_targets: Iterable[str] | None = None, wrapped: Iterable[str] = ()) -> StackUsage:
     """Deepest stack over ``entries`` (e.g. main and the interrupt handlers: their depths add
     up when an interrupt can preempt main, so pass them separately and combine as needed)."""
     frames, calls = _read_graphs(callgraph_files)
+    redirected = {name: f"__wrap_{name}" for name in wrapped}
+    calls = {source: {redirected.get(target, target) for target in targets} for source, targets in calls.items()}
     # File-local (static) functions are titled "file:name"; callbacks are named by their name.
     local = {title.rsplit(":", 1)[1]: title for title in frames if ":" in title}
     targets = (tuple(local.get(name, name) for name in indirect_targets if local.get(name, name) in frames)

@@ -246,10 +246,16 @@ class Linked:
     warnings: dict[str, str]  # compiler diagnostics by source file (empty when clean)
 
 
+def wrap_flags(names: Iterable[str]) -> tuple[str, ...]:
+    """Link flags that send every call of each of ``names`` to ``__wrap_<name>`` (ld's --wrap),
+    for the kernel fallbacks a generated model replaces (kws.firmware.generate)."""
+    return tuple(f"-Wl,--wrap={name}" for name in names)
+
+
 def compile_and_link(compiles: list[Compile], *, gcc: str, target: Board, out_dir: Path, name: str,
-                     jobs: int | None = None) -> Linked:
+                     jobs: int | None = None, link_flags: Sequence[str] = ()) -> Linked:
     """Compile what is out of date (in parallel) and link ``out_dir/NAME.elf`` (and its map),
-    atomically, for ``target``'s board. Shared by every image kws builds."""
+    atomically, for ``target``'s board, with ``link_flags`` added. Shared by every image kws builds."""
     missing = [str(c.source) for c in compiles if not c.source.is_file()]
     if missing:
         raise KwsError(f"missing source files: {', '.join(missing)}")
@@ -265,7 +271,7 @@ def compile_and_link(compiles: list[Compile], *, gcc: str, target: Board, out_di
     partial = out_dir / f".{name}.elf.tmp"
     link = [
         gcc, *target.cpu_flags, *LIBC_SPECS, *target.link_specs, "-nostartfiles",
-        "-Wl,--gc-sections", f"-Wl,-Map={map_file}", "-T", str(target.directory / target.linker_script),
+        "-Wl,--gc-sections", *link_flags, f"-Wl,-Map={map_file}", "-T", str(target.directory / target.linker_script),
         *[str(c.obj) for c in compiles], "-o", str(partial),
     ]
     try:
