@@ -10,6 +10,8 @@ element, built for a Cortex-M4F and run in QEMU:
   the 10x4 single-channel first layer (filter rows of 4 int8), general windows with padding and
   dilation, depthwise with odd channel counts and multipliers 1 / 4, fully connected with odd
   depth and units, average pooling;
+* the im2col convolution (filters with short rows) and the matrix product (pointwise layers)
+  on hand-picked shapes and on more random CONV_2D / DEPTHWISE_CONV_2D models;
 * on the host (gcc, ctypes): the DSP kernels' requantisation (its C) equals the reference's
   kws_multiply_by_quantized_multiplier{,_double} on random and extreme arguments; in QEMU its
   assembler version (rq_store) likewise, within its precondition;
@@ -35,7 +37,7 @@ from firmware_helpers import (DEFAULT_MACS, MICRO_SPEECH, TOOLCHAIN_MISSING, lit
                               random_inputs, real_windows)
 from kws.errors import KwsError
 from kws.firmware import int8_host
-from kws.firmware.generate import depthwise_3x3_scratch, generate_model
+from kws.firmware.generate import IM2COL_MIN_ROWS, conv_im2col_scratch, depthwise_3x3_scratch, generate_model
 from kws.firmware.sources import SRC_DIR as SRC, kernel_sources
 from kws.model_file import load_model
 
@@ -73,6 +75,11 @@ def test_generator_dsp_switch(model):
     # plain kernel, through a replacement the source defines (and the link's --wrap).
     assert dsp.wrapped == ("kws_depthwise_conv_s8_dsp", "kws_fully_connected_s8", "kws_avg_pool_s8")
     assert "int __wrap_kws_depthwise_conv_s8_dsp(" in dsp.source and plain.wrapped == ()
+    # The first convolution goes through im2col, its matrix in the activation slot it leaves free
+    # (it reads the model's input and writes slot 0): no arena for it.
+    im2col = conv_im2col_scratch((10, 4, 1), 25 * 5, 25 * 5 * 64)
+    assert im2col == 25 * 5 * 40 + 3
+    assert f"kws_conv_im2col_s8_dsp(&op0_params, arena + KWS_MODEL_SLOT_SIZE, {im2col}, input, " in dsp.source
     scratch = depthwise_3x3_scratch((3, 3), 1, (1, 1), (1, 1), (25, 5))
     assert dsp.arena_size == plain.arena_size + scratch
     assert dsp.header == plain.header.replace(f"ARENA_SIZE {plain.arena_size}u", f"ARENA_SIZE {dsp.arena_size}u")
@@ -157,6 +164,22 @@ def test_depthwise_3x3_scratch_size_equals_the_generators(host_library):
                         _Dims(1, out_h, out_w, channels * multiplier), *stride, *dilation, 1, 1, multiplier)
         expected = depthwise_3x3_scratch((fh, fw), multiplier, stride, dilation, (out_h, out_w))
         assert size(ctypes.byref(p)) == expected, (fh, fw, multiplier, stride, dilation, out_h, out_w, channels)
+
+
+def test_conv_im2col_scratch_size_equals_the_generators(host_library):
+    """The whole im2col matrix the generator plans is what kws_conv_im2col_s8_dsp asks for; with
+    less free memory it gets IM2COL_MIN_ROWS rows (the kernel then works in chunks)."""
+    size = host_library.kws_conv_im2col_s8_dsp_scratch_size
+    size.argtypes, size.restype = (ctypes.POINTER(_ConvParams),), ctypes.c_int32
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        fh, fw, in_c, out_c, out_h, out_w = (int(v) for v in rng.integers(1, 12, 6))
+        p = _ConvParams(_Dims(1, out_h + fh, out_w + fw, in_c), _Dims(out_c, fh, fw, in_c), _Dims(1, out_h, out_w, out_c),
+                        1, 1, 1, 1, 0, 0, 1)
+        whole = conv_im2col_scratch((fh, fw, in_c), out_h * out_w, 10**9)
+        assert size(ctypes.byref(p)) == whole, (fh, fw, in_c, out_h, out_w)
+        rows = min(out_h * out_w, IM2COL_MIN_ROWS)
+        assert conv_im2col_scratch((fh, fw, in_c), out_h * out_w, 0) == rows * fh * fw * in_c + 3
 
 
 # --- the shipped model in QEMU ----------------------------------------------------------------------
@@ -264,6 +287,17 @@ SHAPES = {
     "conv_3x3_5ch_stride2": (_conv(6, 3, strides=2), (9, 7, 5), ("CONV_2D",)),
     "conv_3x2_dilation2": (_conv(4, (3, 2), dilation=2), (8, 7, 3), ("CONV_2D",)),
     "conv_5x5_16ch_valid": (_conv(5, 5, padding="valid"), (7, 6, 16), ("CONV_2D",)),
+    # kws_conv_im2col_s8_dsp (filter rows under 16 int8): odd channel counts, SAME padding on
+    # every edge, strides, dilation, a clamp narrower than int8 (ReLU6: the general
+    # requantisation), odd pixel counts (the last row of a chunk alone).
+    "im2col_3x3_3ch_to_5_same": (_conv(5, 3), (7, 5, 3), ("CONV_2D",)),
+    "im2col_5x2_1ch_to_9_stride_2x1_relu6": (_conv(9, (5, 2), strides=(2, 1), activation="relu6"), (11, 5, 1),
+                                             ("CONV_2D",)),
+    "im2col_2x3_5ch_to_8_stride3_valid": (_conv(8, (2, 3), strides=3, padding="valid"), (8, 10, 5), ("CONV_2D",)),
+    "im2col_3x3_1ch_to_16_dilation2": (_conv(16, 3, dilation=2), (9, 6, 1), ("CONV_2D",)),
+    # kws_dsp_conv_gemm's assembler pairs: depth a multiple of 8, odd pixel and channel counts.
+    "pointwise_16to7_odd_pixels": (_conv(7, 1, activation="relu"), (5, 3, 16), ("CONV_2D",)),
+    "pointwise_24to6_relu6": (_conv(6, 1, activation="relu6"), (4, 3, 24), ("CONV_2D",)),
     "depthwise_3x3_7ch": (_depthwise(3, activation="relu"), (6, 5, 7), ("DEPTHWISE_CONV_2D",)),
     "depthwise_3x3_8ch_stride2_valid": (_depthwise(3, strides=2, padding="valid"), (9, 7, 8),
                                         ("DEPTHWISE_CONV_2D",)),
@@ -332,6 +366,8 @@ def test_specialised_paths_bit_exact(name, shared_build_dir):
         assert image.model.wrapped == ("kws_depthwise_conv_s8_dsp",)
     if name == "avg_pool_global_17x16_3ch":
         assert image.model.wrapped == ()
+    if name.startswith(("im2col_", "first_layer_", "rows4_", "conv_3x")):
+        assert [kernel for _, kernel in image.model.kernel_calls] == ["kws_conv_im2col_s8_dsp"]
     assert image.warnings == {}
     inputs = random_inputs(image.model.input_shape, 4, seed=len(name))
     outputs, _ = run_infer(image, inputs)
@@ -359,6 +395,28 @@ def test_random_single_op_models_bit_exact(shared_build_dir):
                             f"{[int(outputs[tuple(b)]) for b in bad[:5]]}, expected "
                             f"{[int(expected[tuple(b)]) for b in bad[:5]]}")
     assert not failures, "\n".join(failures)
+
+
+@needs_toolchain
+def test_random_convolutions_bit_exact(shared_build_dir):
+    """More random CONV_2D and DEPTHWISE_CONV_2D models (tests/random_models.py: channels 1-32,
+    kernels 1-5 x 1-5, strides, dilation, SAME / VALID, activations): the im2col convolution, the
+    matrix product, the general paths and the 3x3 depthwise kernel, whichever each shape takes."""
+    from kws.firmware.infer import build_infer, run_infer
+
+    random_models = pytest.importorskip("random_models")
+    failures, kernels = [], set()
+    for m in random_models.random_single_op_models(2031, 10, ("CONV_2D", "DEPTHWISE_CONV_2D")):
+        image = build_infer(m.tflite, shared_build_dir, kernels="dsp")
+        kernels.update(kernel for _, kernel in image.model.kernel_calls)
+        outputs, _ = run_infer(image, m.inputs)
+        expected = litert_reference(m.tflite, m.inputs)
+        if not np.array_equal(outputs, expected):
+            bad = np.argwhere(outputs != expected)
+            failures.append(f"{m.name} ({m.description}): {len(bad)} of {outputs.size} differ, first at "
+                            f"{[tuple(int(i) for i in b) for b in bad[:5]]}")
+    assert not failures, "\n".join(failures)
+    assert "kws_conv_im2col_s8_dsp" in kernels, kernels
 
 
 # --- other cores and the C fallbacks ------------------------------------------------------------------
@@ -396,7 +454,8 @@ def test_dsp_kernels_without_assembler_bit_exact(model, tmp_path, monkeypatch):
     inputs = random_inputs(image.model.input_shape, 3, seed=24)
     outputs, _ = run_infer(image, inputs)
     assert_bit_exact(outputs, litert_reference(model.tflite, inputs), "DS-CNN-S, DSP kernels without assembler")
-    for name in ("first_layer_10x4_stride2", "pointwise_7to5", "pointwise_33to9_valid", "conv_3x3_5ch_stride2",
+    for name in ("first_layer_10x4_stride2", "im2col_3x3_1ch_to_16_dilation2", "pointwise_16to7_odd_pixels",
+                 "pointwise_7to5", "pointwise_33to9_valid", "conv_3x3_5ch_stride2",
                  "depthwise_3x3_8ch_stride2_valid", "depthwise_3x3_13ch_stride_w2_relu6", "depthwise_mult4_3ch"):
         graph, shape, _ = SHAPES[name]
         content = _convert(graph, shape, seed=sorted(SHAPES).index(name))
@@ -436,7 +495,7 @@ static uint32_t next(void)
 
 int main(void)
 {
-    uint32_t i, bad = 0, n = 0;
+    uint32_t i, bad = 0, n = 0, n_fast = 0;
     for (i = 0; i < 300000u; ++i) {
         const uint32_t kind = next() & 3u;
         const int32_t acc = kind == 0 ? (int32_t)next()
@@ -460,6 +519,18 @@ int main(void)
 #else
         got = 0;
 #endif
+        if (shift >= -21 && shift <= -1) { /* kws_rqf's folded form: int8's whole range */
+            const kws_rqf f = rqf_make(multiplier, shift, offset);
+            const int32_t fast = rqf_value_c(f.multiplier, f.round, f.right, (int32_t)((uint32_t)acc << 1));
+            const int32_t want8 = want < -128 ? -128 : (want > 127 ? 127 : want);
+            ++n_fast;
+            if (fast != want8) {
+                if (bad < 10)
+                    printf("rqf: acc %ld multiplier %ld shift %ld offset %ld: got %ld expected %ld\n", (long)acc,
+                           (long)multiplier, (long)shift, (long)offset, (long)fast, (long)want8);
+                ++bad;
+            }
+        }
         want = want < lo ? lo : (want > hi ? hi : want);
         if (got != want) {
             if (bad < 10)
@@ -468,7 +539,8 @@ int main(void)
             ++bad;
         }
     }
-    printf("checked %lu mismatches %lu dsp %d\n", (unsigned long)n, (unsigned long)bad, KWS_USE_DSP);
+    printf("checked %lu (of which the folded form %lu) mismatches %lu dsp %d\n", (unsigned long)n,
+           (unsigned long)n_fast, (unsigned long)bad, KWS_USE_DSP);
     return bad != 0;
 }
 """
@@ -478,7 +550,8 @@ int main(void)
 def test_requantisation_assembler_on_the_target(tmp_path):
     """rq_store (the assembler requantisation the convolutions use) equals the reference's
     requantisation, offset and clamp on random cases within its precondition
-    (|acc| < 2^(30 - left shift)), run in QEMU."""
+    (|acc| < 2^(30 - left shift)), run in QEMU; so does kws_rqf's folded form (right shifts 1 to
+    21, int8's whole range), what the matrix product and the 3x3 depthwise kernel use."""
     from kws.firmware import toolchain
     from kws.firmware.boards import DEFAULT_BOARD, get_board
     from kws.firmware.qemu import run_elf
@@ -496,4 +569,5 @@ def test_requantisation_assembler_on_the_target(tmp_path):
     result = run_elf(linked.elf, ["rq_check"], machine=target.qemu_machine, cwd=tmp_path, timeout=120)
     assert " mismatches 0 dsp 1" in result.stdout, result.stdout + result.stderr
     assert int(result.stdout.split("checked ")[1].split()[0]) > 150_000, result.stdout
+    assert int(result.stdout.split("folded form ")[1].split(")")[0]) > 50_000, result.stdout
     assert result.returncode == 0

@@ -68,6 +68,17 @@ int kws_avg_pool_s8_dsp(const kws_pool_params *p, const int8_t *input, int8_t *o
 int32_t kws_depthwise_3x3_s8_dsp_scratch_size(const kws_conv_params *p);
 int kws_depthwise_3x3_s8_dsp(const kws_conv_params *p, void *scratch, int32_t scratch_size, const int8_t *input,
                              const int8_t *filter, const int32_t *bias, int8_t *output);
+/*
+ * CONV_2D through im2col (src/int8_dsp/kws_conv_im2col_s8_dsp.c): each output pixel's window copied
+ * into a matrix row in scratch the caller owns (padding as the input zero point), then the same
+ * SMLAD matrix product as the pointwise layers. For filters with short rows (DS-CNN's 10x4 first
+ * layer over one channel). kws_conv_im2col_s8_dsp_scratch_size gives the bytes for the whole
+ * matrix (no alignment needed); less, down to two rows, works in chunks of pixels. Any shape, too
+ * little scratch or a layer outside its preconditions runs on kws_conv_s8_dsp: the same integers.
+ */
+int32_t kws_conv_im2col_s8_dsp_scratch_size(const kws_conv_params *p);
+int kws_conv_im2col_s8_dsp(const kws_conv_params *p, void *scratch, int32_t scratch_size, const int8_t *input,
+                           const int8_t *filter, const int32_t *bias, int8_t *output);
 int kws_fully_connected_s8_dsp(const kws_fc_params *p, const int8_t *input, const int8_t *weights,
                                const int32_t *bias, int8_t *output);
 

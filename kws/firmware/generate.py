@@ -166,8 +166,14 @@ class _Call:
 
 
 #: Kernels with scratch, DSP builds only: plain kernel -> (DSP kernel taking scratch after the
-#: parameter struct). The arena holds the largest scratch behind the two activation slots.
-_SCRATCH_KERNELS = {"kws_depthwise_conv_s8": "kws_depthwise_3x3_s8_dsp"}
+#: parameter struct). The scratch is an activation slot the operator does not use where there
+#: is one (the first operator reads the model's input: slot 1 is free), and the arena holds
+#: whatever more the largest scratch needs behind the two activation slots.
+_SCRATCH_KERNELS = {"kws_depthwise_conv_s8": "kws_depthwise_3x3_s8_dsp", "kws_conv_s8": "kws_conv_im2col_s8_dsp"}
+
+#: Rows of kws_conv_im2col_s8_dsp's matrix an operator gets at least, where no free activation
+#: slot holds the whole matrix (the kernel works in chunks of pixels; more rows, less set-up).
+IM2COL_MIN_ROWS = 8
 
 
 def depthwise_3x3_scratch(filter_hw: tuple[int, int], depth_multiplier: int, stride: tuple[int, int],
@@ -183,7 +189,27 @@ def depthwise_3x3_scratch(filter_hw: tuple[int, int], depth_multiplier: int, str
     return (4 * plane_words + 2 * steps * out_hw[1]) * 4 + 3
 
 
-def _weighted(op: KernelOp, prefix: str, weights_attribute: str) -> _Call:
+def conv_im2col_scratch(filter_shape: tuple[int, int, int], out_pixels: int, free: int) -> int:
+    """Scratch bytes for kws_conv_im2col_s8_dsp, a CONV_2D of filter (h, w, c) with ``out_pixels``
+    output pixels (n x h x w), given ``free`` bytes no other tensor uses: the whole matrix (one
+    row of h*w*c int8 per pixel) where it fits in ``free``, else at least IM2COL_MIN_ROWS rows;
+    3 bytes to align. The whole matrix is kws_conv_im2col_s8_dsp_scratch_size in C
+    (tests/test_firmware_dsp.py compares them)."""
+    depth = int(np.prod(filter_shape))
+    whole = out_pixels * depth + 3
+    return whole if whole <= free else max(free, min(whole, IM2COL_MIN_ROWS * depth + 3))
+
+
+def _im2col_wanted(filter_hw: tuple[int, int], padding: tuple[int, int], in_c: int) -> bool:
+    """Whether a CONV_2D goes through im2col: a window other than one unpadded pixel (pointwise
+    layers are a matrix product as they are) whose filter rows are short runs (w*c < 16 int8),
+    which kws_conv_s8_dsp would walk row by row."""
+    if filter_hw[1] * in_c >= 16:
+        return False
+    return tuple(filter_hw) != (1, 1) or tuple(padding) != (0, 0)
+
+
+def _weighted(op: KernelOp, prefix: str, weights_attribute: str, free: int = 0) -> _Call:
     """CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED: weights, bias, requantisation and parameters."""
     p, weights = op.params, op.weights
     in_shape, out_shape = op.input.shape, op.output.shape
@@ -238,7 +264,10 @@ def _weighted(op: KernelOp, prefix: str, weights_attribute: str) -> _Call:
         scratch = depthwise_3x3_scratch((fh, fw), depth_multiplier, (stride_h, stride_w), (dil_h, dil_w),
                                         (out_h, out_w))
         return _Call(constants, "kws_depthwise_conv_s8", operands, scratch)
-    return _Call(constants, "kws_conv_s8", operands)
+    scratch = 0
+    if _im2col_wanted((fh, fw), (pad_h, pad_w), int(in_shape[3])):
+        scratch = conv_im2col_scratch((fh, fw, int(in_shape[3])), int(np.prod(out_shape[:3])), free)
+    return _Call(constants, "kws_conv_s8", operands, scratch)
 
 
 def _pool(op: KernelOp, prefix: str) -> _Call:
@@ -282,8 +311,10 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
     # The memory plan: where each activation tensor lives ("input", "output", or an arena slot).
     location: dict[int, str] = {graph.input.index: "input"}
     slot_of: dict[int, int] = {}
-    slot_size = 0
-    scratch_size = 0
+    # Each slot holds the largest tensor an operator other than the last writes (RESHAPE aliases).
+    slot_size = max([op.output.size for op in graph.ops[:-1] if op.name != "RESHAPE"], default=0)
+    #: (first arena slot the scratch may use: 0, 1 or 2 = behind both, bytes) per scratch kernel call
+    scratch_needs: list[tuple[int, int]] = []
     constants: list[str] = []
     body: list[str] = []
     kernel_calls: list[tuple[int, str]] = []
@@ -320,11 +351,13 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
             slot = 1 if slot_of.get(op.input.index) == 0 else 0
             slot_of[op.output.index] = slot
             dst = "arena" if slot == 0 else "arena + KWS_MODEL_SLOT_SIZE"
-            slot_size = max(slot_size, op.output.size)
         location[op.output.index] = dst
+        # Scratch may start at the first activation slot from which on neither operand lives.
+        used = {slot_of[t] for t in (op.input.index, op.output.index) if t in slot_of and location[t] != "output"}
+        first_free = max(used) + 1 if used else 0
         prefix = f"op{op.index}"
         if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-            call = _weighted(op, prefix, weights_attribute)
+            call = _weighted(op, prefix, weights_attribute, free=(2 - first_free) * slot_size)
         elif op.name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
             call = _pool(op, prefix)
         else:
@@ -333,8 +366,9 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
         arguments = (f"&{prefix}_params", src, *call.operands, dst)
         if kernels == "dsp" and call.scratch:
             kernel = _SCRATCH_KERNELS[call.kernel]
-            arguments = (arguments[0], "arena + 2 * KWS_MODEL_SLOT_SIZE", f"{call.scratch}", *arguments[1:])
-            scratch_size = max(scratch_size, call.scratch)
+            where = ("arena", "arena + KWS_MODEL_SLOT_SIZE", "arena + 2 * KWS_MODEL_SLOT_SIZE")[first_free]
+            arguments = (arguments[0], where, f"{call.scratch}", *arguments[1:])
+            scratch_needs.append((first_free, call.scratch))
         constants += call.constants
         kernel_calls.append((op.index, kernel))
         call_facts.append((kernel, {"input_offset": -op.params.get("input_zero_point", 0),
@@ -347,7 +381,8 @@ def generate_model(model_content: bytes, *, name: str = "kws_model", kernels: st
         raise KwsError("the operator chain does not end at the model's output")
     in_shape, out_shape = graph.input.shape, graph.output.shape
     op_names = [op.name for op in graph.ops]
-    arena_size = 2 * slot_size + scratch_size
+    scratch_size = max([need - (2 - first) * slot_size for first, need in scratch_needs], default=0)
+    arena_size = 2 * slot_size + max(scratch_size, 0)
     wrapped = unreachable_fallbacks(call_facts) if kernels == "dsp" else ()
     header = c_header(f"{name.upper()}_H", f"""#include <stdint.h>
 

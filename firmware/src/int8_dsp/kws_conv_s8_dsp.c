@@ -31,7 +31,7 @@ static int32_t abs_sum(const int8_t *w, int32_t n)
 
 
 /* kws_dsp_rq_bound_ok for every output channel of a CONV_2D (filters [out.c][K]). */
-static int conv_bound_ok(const kws_conv_params *p, const int8_t *filter, const int32_t *bias)
+int kws_dsp_conv_bound_ok(const kws_conv_params *p, const int8_t *filter, const int32_t *bias)
 {
     const int32_t per_filter = p->filter.h * p->filter.w * p->filter.c;
     int32_t oc;
@@ -284,55 +284,188 @@ static inline __attribute__((always_inline)) void mac_rows4_cut(const int8_t *xa
 
 /* ------------------------------------------------------------------ CONV_2D */
 
+/*
+ * Requantise two outputs of one channel (kws_rqf: the channel's three constants loaded once) and
+ * store them at oa and ob (the same address where the second is a duplicate): 15 instructions
+ * for two outputs, where rq_store takes 34.
+ */
+static inline __attribute__((always_inline)) void rqf_store2(const kws_rqf *r, int32_t a, int32_t b, int8_t *oa,
+                                                              int8_t *ob)
+{
+#ifndef KWS_DSP_NO_ASM
+    int32_t m, c, s, t, u;
+    __asm__ volatile("ldrd %[m], %[c], [%[r]]\n\t"
+                     "ldr %[s], [%[r], #8]\n\t"
+                     "lsl %[u], %[a], #1\n\t"
+                     "add %[t], %[c], %[a], asr #31\n\t"
+                     "smmlar %[u], %[u], %[m], %[t]\n\t"
+                     "asr %[u], %[u], %[s]\n\t"
+                     "ssat %[u], #8, %[u]\n\t"
+                     "strb %[u], [%[oa]]\n\t"
+                     "lsl %[u], %[b], #1\n\t"
+                     "add %[t], %[c], %[b], asr #31\n\t"
+                     "smmlar %[u], %[u], %[m], %[t]\n\t"
+                     "asr %[u], %[u], %[s]\n\t"
+                     "ssat %[u], #8, %[u]\n\t"
+                     "strb %[u], [%[ob]]\n\t"
+                     : [m] "=&r"(m), [c] "=&r"(c), [s] "=&r"(s), [t] "=&r"(t), [u] "=&r"(u)
+                     : [r] "r"(r), [a] "r"(a), [b] "r"(b), [oa] "r"(oa), [ob] "r"(ob)
+                     : "memory");
+#else
+    *oa = (int8_t)rqf_value_c(r->multiplier, r->round, r->right, (int32_t)((uint32_t)a << 1));
+    *ob = (int8_t)rqf_value_c(r->multiplier, r->round, r->right, (int32_t)((uint32_t)b << 1));
+#endif
+}
+
 #ifndef KWS_DSP_NO_ASM
 /*
- * conv_pointwise for the common case, kept lean: consecutive pixels (stride 1), depth a
- * multiple of 8 (no tails), so each pixel pair is one run of the assembler loop, the
- * requantisation of its four outputs and two pointer increments.
+ * kws_dsp_conv_gemm's hot case, all in assembler: `pairs` pairs of consecutive rows of depth int8 (a
+ * multiple of 8) x two filters (w0, w0 + depth), requantised with kws_rqf (f[0], f[1]) and
+ * stored at o (row q, channels 0 and 1), o + out_c (row q + 1), ... Per pair: the MAC loop (43
+ * instructions per 32 MACs), 30 for the four requantisations, 15 to step; the loop keeps its
+ * constants on the stack (all 14 registers are in use). Written out because GCC 12 spills the
+ * pointers of the C version around every pair (about 90 instructions besides the MAC loop).
+ * Returns the next row pair's input; *o steps to its output.
  */
-static __attribute__((noinline)) void conv_pointwise_dense8(const kws_conv_params *p, const int8_t *input,
-                                                             const int8_t *filter, const int32_t *bias,
-                                                             int8_t *output)
+static __attribute__((noinline)) const int8_t *gemm_pairs(const int8_t *x, int8_t **o, const int8_t *w0, int32_t depth,
+                                                           int32_t out_c, int32_t pairs, int32_t start0,
+                                                           int32_t start1, const kws_rqf f[2])
 {
-    const int32_t depth = p->input.c, out_c = p->output.c;
-    const int32_t pixels = p->output.n * p->output.h * p->output.w;
+    const int8_t *const end = w0 + depth, *w;
+    const int32_t m0 = f[0].multiplier, c0 = f[0].round, s0 = f[0].right;
+    const int32_t m1 = f[1].multiplier, c1 = f[1].round, s1 = f[1].right;
+    int8_t *out = *o;
+    int32_t a0, a1, b0, b1, t0, t1, t2, t3, t4, t5;
+    __asm__ volatile("2:\n\t"
+                     "ldr %[w], %[w0]\n\t"
+                     "ldr %[a0], %[start0]\n\t"
+                     "ldr %[a1], %[start1]\n\t"
+                     "mov %[b0], %[a0]\n\t"
+                     "mov %[b1], %[a1]\n\t"
+                     "1:\n\t" KWS_ASM_MAC4 KWS_ASM_MAC4
+                     "ldr %[t0], %[end]\n\t"
+                     "cmp %[w], %[t0]\n\t"
+                     "bne 1b\n\t"
+                     /* requantise (kws_rqf): channel 0 to out[0], out[out_c]; 1 to out[1], out[out_c + 1] */
+                     "ldr %[t5], %[out]\n\t"
+                     "ldr %[t4], %[outc]\n\t"
+                     "ldr %[t0], %[m0]\n\t"
+                     "ldr %[t1], %[c0]\n\t"
+                     "ldr %[t2], %[s0]\n\t"
+                     "lsl %[t3], %[a0], #1\n\t"
+                     "add %[a0], %[t1], %[a0], asr #31\n\t"
+                     "smmlar %[t3], %[t3], %[t0], %[a0]\n\t"
+                     "asr %[t3], %[t3], %[t2]\n\t"
+                     "ssat %[t3], #8, %[t3]\n\t"
+                     "strb %[t3], [%[t5]]\n\t"
+                     "lsl %[t3], %[b0], #1\n\t"
+                     "add %[b0], %[t1], %[b0], asr #31\n\t"
+                     "smmlar %[t3], %[t3], %[t0], %[b0]\n\t"
+                     "asr %[t3], %[t3], %[t2]\n\t"
+                     "ssat %[t3], #8, %[t3]\n\t"
+                     "strb %[t3], [%[t5], %[t4]]\n\t"
+                     "ldr %[t0], %[m1]\n\t"
+                     "ldr %[t1], %[c1]\n\t"
+                     "ldr %[t2], %[s1]\n\t"
+                     "lsl %[t3], %[a1], #1\n\t"
+                     "add %[a1], %[t1], %[a1], asr #31\n\t"
+                     "smmlar %[t3], %[t3], %[t0], %[a1]\n\t"
+                     "asr %[t3], %[t3], %[t2]\n\t"
+                     "ssat %[t3], #8, %[t3]\n\t"
+                     "strb %[t3], [%[t5], #1]\n\t"
+                     "lsl %[t3], %[b1], #1\n\t"
+                     "add %[b1], %[t1], %[b1], asr #31\n\t"
+                     "smmlar %[t3], %[t3], %[t0], %[b1]\n\t"
+                     "asr %[t3], %[t3], %[t2]\n\t"
+                     "ssat %[t3], #8, %[t3]\n\t"
+                     "add %[t0], %[t5], #1\n\t"
+                     "strb %[t3], [%[t0], %[t4]]\n\t"
+                     /* the next pair: outputs two rows on, input one row past the loop's end */
+                     "add %[t5], %[t5], %[t4], lsl #1\n\t"
+                     "str %[t5], %[out]\n\t"
+                     "add %[x], %[x], %[dx]\n\t"
+                     "ldr %[t0], %[pairs]\n\t"
+                     "subs %[t0], %[t0], #1\n\t"
+                     "str %[t0], %[pairs]\n\t"
+                     "bne 2b\n\t"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [x] "+r"(x), [w] "=&r"(w),
+                       [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+                       [t5] "=&r"(t5), [out] "+m"(out), [pairs] "+m"(pairs)
+                     : [dx] "r"(depth), [dw] "r"(depth), [end] "m"(end), [w0] "m"(w0), [start0] "m"(start0),
+                       [start1] "m"(start1), [m0] "m"(m0), [c0] "m"(c0), [s0] "m"(s0), [m1] "m"(m1), [c1] "m"(c1),
+                       [s1] "m"(s1), [outc] "m"(out_c)
+                     : "cc", "memory");
+    *o = out;
+    return x;
+}
+#endif
+
+/*
+ * The matrix product every fast CONV_2D path ends in: out[q][oc] = requantise(bias[oc] +
+ * sum_k w[oc][k] * (x[q][k] + offset)) for `rows` rows of `depth` int8 (consecutive) and
+ * filters [out.c][depth]; outputs out.c apart per row. Output channels in pairs (outer loop),
+ * so offset * sum(w) of the pair is computed once and starts the accumulators; rows in pairs
+ * (inner loop): one run of the assembler loop (43 instructions per 32 MACs), a C tail for
+ * depth % 8, and the requantisation of the four outputs. An odd last channel or row is
+ * computed with its partner duplicated, and stored twice at the same place.
+ * Requantisation: kws_rqf where rqf_layer_ok(p) (rqf_store2; the hot case in gemm_pairs), else
+ * rq_store. Declared in kws_int8_dsp_internal.h for the im2col convolution. The caller checked the DSP kernels'
+ * preconditions (conv_bound_ok over these filters, offset_fits, KWS_ROUNDING_DOUBLE).
+ */
+void kws_dsp_conv_gemm(const kws_conv_params *p, const int8_t *x, int32_t rows, int32_t depth, const int8_t *filter,
+                       const int32_t *bias, int8_t *output)
+{
+    const int32_t out_c = p->output.c, fast = rqf_layer_ok(p);
     int32_t oc;
     for (oc = 0; oc < out_c; oc += 2) {
         const int two_oc = oc + 1 < out_c;
-        const int32_t oc1 = two_oc ? oc + 1 : oc;
+        const int32_t oc1 = two_oc ? oc + 1 : oc, doc = two_oc ? 1 : 0;
         const int8_t *w0 = filter + (size_t)oc * depth;
         const int32_t dw = two_oc ? depth : 0;
         const int32_t start0 = wadd(bias != NULL ? bias[oc] : 0, wmul(p->input_offset, weight_sum(w0, depth)));
         const int32_t start1 = wadd(bias != NULL ? bias[oc1] : 0, wmul(p->input_offset, weight_sum(w0 + dw, depth)));
-        const kws_rq r0 = rq_make(p->multipliers[oc], p->shifts[oc], p->output_offset, p->act_min, p->act_max);
-        const kws_rq r1 = rq_make(p->multipliers[oc1], p->shifts[oc1], p->output_offset, p->act_min, p->act_max);
-        const int8_t *xa = input;
+        kws_rqf f[2];
+        kws_rq r0, r1;
+        const int8_t *xa = x;
         int8_t *o = output + oc;
-        int32_t q;
-        for (q = 0; q < pixels; q += 2, xa += 2 * depth, o += 2 * out_c) {
-            const int two_px = q + 1 < pixels;
-            const int8_t *x = xa, *w = w0, *const end = w0 + depth;
-            int32_t a0 = start0, a1 = start1, b0 = start0, b1 = start1, t0, t1, t2, t3, t4, t5;
-            const int32_t dx = two_px ? depth : 0;
-            __asm__("1:\n\t" KWS_ASM_MAC4 KWS_ASM_MAC4
-                    "ldr %[t0], %[end]\n\t"
-                    "cmp %[w], %[t0]\n\t"
-                    "bne 1b\n\t"
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [x] "+r"(x), [w] "+r"(w),
-                      [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
-                      [t5] "=&r"(t5)
-                    : [dx] "r"(dx), [dw] "r"(dw), [end] "m"(end)
-                    : "cc", "memory");
-            rq_store(&r0, a0, o);
-            if (two_oc) rq_store(&r1, a1, o + 1);
-            if (two_px) {
-                rq_store(&r0, b0, o + out_c);
-                if (two_oc) rq_store(&r1, b1, o + out_c + 1);
+        int32_t q = 0;
+        if (fast) {
+            f[0] = rqf_make(p->multipliers[oc], p->shifts[oc], p->output_offset);
+            f[1] = rqf_make(p->multipliers[oc1], p->shifts[oc1], p->output_offset);
+#ifndef KWS_DSP_NO_ASM
+            if (two_oc && depth >= 8 && (depth & 7) == 0 && rows >= 2) {
+                xa = gemm_pairs(xa, &o, w0, depth, out_c, rows >> 1, start0, start1, f);
+                q = rows & ~1; /* an odd last row below */
+            }
+#endif
+        } else {
+            r0 = rq_make(p->multipliers[oc], p->shifts[oc], p->output_offset, p->act_min, p->act_max);
+            r1 = rq_make(p->multipliers[oc1], p->shifts[oc1], p->output_offset, p->act_min, p->act_max);
+        }
+        for (; q < rows; q += 2, xa += 2 * depth, o += 2 * out_c) {
+            const int32_t dx = q + 1 < rows ? depth : 0, dpx = q + 1 < rows ? out_c : 0;
+            int32_t acc[4], a0, a1, b0, b1;
+            acc[0] = acc[2] = start0;
+            acc[1] = acc[3] = start1;
+            mac_2x2(xa, dx, w0, dw, depth, 0, 0, acc);
+            a0 = acc[0];
+            a1 = acc[1];
+            b0 = acc[2];
+            b1 = acc[3];
+            if (fast) {
+                rqf_store2(&f[0], a0, b0, o, o + dpx);
+                rqf_store2(&f[1], a1, b1, o + doc, o + doc + dpx);
+            } else {
+                rq_store(&r0, a0, o);
+                rq_store(&r1, a1, o + doc);
+                rq_store(&r0, b0, o + dpx);
+                rq_store(&r1, b1, o + doc + dpx);
             }
         }
     }
 }
-#endif
+
+
 
 /*
  * 1x1 filter, no padding: out[pixel][oc] = bias[oc] + sum_ic w[oc][ic] * (in[pixel'][ic] + offset).
@@ -512,16 +645,14 @@ int kws_conv_s8_dsp(const kws_conv_params *p, const int8_t *input, const int8_t 
 {
     if (p == NULL || input == NULL || filter == NULL || output == NULL || p->dilation_w != 1 ||
         p->depth_multiplier != 1 || p->filter.c != p->input.c || !offset_fits(p->input_offset) ||
-        p->rounding != KWS_ROUNDING_DOUBLE || !conv_bound_ok(p, filter, bias))
+        p->rounding != KWS_ROUNDING_DOUBLE || !kws_dsp_conv_bound_ok(p, filter, bias))
         return kws_conv_s8(p, input, filter, bias, output);
     if (p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0) {
-#ifndef KWS_DSP_NO_ASM
-        if (p->stride_h == 1 && p->stride_w == 1 && p->input.h == p->output.h && p->input.w == p->output.w &&
-            p->input.c % 8 == 0) {
-            conv_pointwise_dense8(p, input, filter, bias, output);
+        if (p->stride_h == 1 && p->stride_w == 1 && p->input.h == p->output.h && p->input.w == p->output.w) {
+            /* Consecutive pixels: the input is the matrix. */
+            kws_dsp_conv_gemm(p, input, p->output.n * p->output.h * p->output.w, p->input.c, filter, bias, output);
             return KWS_OK;
         }
-#endif
         conv_pointwise(p, input, filter, bias, output);
     }
     else

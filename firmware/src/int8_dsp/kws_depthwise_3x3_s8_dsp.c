@@ -93,15 +93,29 @@ static inline int32_t smmulr(int32_t a, int32_t b)
 #endif
 }
 
+/* ra + the rounded high word of a * b (SMMLAR), for kws_rqf's requantisation. */
+static inline int32_t smmlar(int32_t a, int32_t b, int32_t ra)
+{
+#ifndef KWS_DSP_NO_ASM
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(ra));
+    return r;
+#else
+    return (int32_t)(((int64_t)ra * 4294967296LL + (int64_t)a * b + 2147483648LL) >> 32);
+#endif
+}
+
 /* Two int16 in one word: a in the bottom half, b in the top. */
 static inline uint32_t pack16(int32_t a, int32_t b) { return ((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16); }
 
 static int dw3x3_layer_ok(const kws_conv_params *p, const int8_t *filter, const int32_t *bias)
 {
     int32_t c;
-    if (p->rounding != KWS_ROUNDING_DOUBLE || !offset_fits(p->input_offset) || p->act_min > p->act_max) return 0;
+    if (p->rounding != KWS_ROUNDING_DOUBLE || !offset_fits(p->input_offset) || p->act_min > p->act_max ||
+        p->output_offset < -128 || p->output_offset > 127)
+        return 0;
     for (c = 0; c < p->output.c; ++c)
-        if (p->shifts[c] > 6) return 0;
+        if (p->shifts[c] > 6 || p->shifts[c] < -21 || p->multipliers[c] < 0) return 0;
     return kws_dsp_depthwise_bound_ok(p, filter, bias);
 }
 
@@ -206,13 +220,15 @@ static inline __attribute__((always_inline)) void dw3x3_column(const uint32_t *p
  * ([lo, hi] is all of int8: SSAT alone clamps).
  */
 static inline __attribute__((always_inline)) int8_t dw3x3_output(int32_t acc, int32_t multiplier, int32_t right,
-                                                                  int32_t nudge, int32_t offset, int32_t lo,
+                                                                  int32_t round, int32_t offset, int32_t lo,
                                                                   int32_t hi, const int shifted,
                                                                   const int whole_range)
 {
-    int32_t h = smmulr(acc, multiplier);
-    if (shifted) h = (h + nudge + (h >> 31)) >> right;
-    h = __ssat(h + offset, 8);
+    int32_t h;
+    if (shifted) /* kws_rqf (left shift 0): the nudge, sign and offset folded into SMMLAR */
+        h = __ssat(smmlar(acc, multiplier, (int32_t)((uint32_t)round + (uint32_t)(acc >> 31))) >> right, 8);
+    else
+        h = __ssat(smmulr(acc, multiplier) + offset, 8);
     if (!whole_range) h = h < lo ? lo : (h > hi ? hi : h);
     return (int8_t)h;
 }
@@ -223,7 +239,7 @@ static inline __attribute__((always_inline)) void dw3x3_requantize_as(const int3
                                                                        const int shifted, const int whole_range,
                                                                        int8_t *out, int32_t stride, int32_t next)
 {
-    const int32_t nudge = shifted ? (int32_t)1 << (right - 1) : 0, offset = p->output_offset;
+    const int32_t offset = p->output_offset, round = shifted ? rqf_make(multiplier, -right, offset).round : 0;
     const int32_t lo = p->act_min, hi = p->act_max, pairs = p->output.h >> 1;
     int32_t ox, i;
     for (ox = 0; ox < p->output.w; ++ox, out += next) {
@@ -231,10 +247,10 @@ static inline __attribute__((always_inline)) void dw3x3_requantize_as(const int3
         int8_t *o = out;
         for (i = pairs; i > 0; --i, a += 2, o += 2 * stride) {
             const int32_t a0 = a[0], a1 = a[1];
-            o[0] = dw3x3_output(a0, multiplier, right, nudge, offset, lo, hi, shifted, whole_range);
-            o[stride] = dw3x3_output(a1, multiplier, right, nudge, offset, lo, hi, shifted, whole_range);
+            o[0] = dw3x3_output(a0, multiplier, right, round, offset, lo, hi, shifted, whole_range);
+            o[stride] = dw3x3_output(a1, multiplier, right, round, offset, lo, hi, shifted, whole_range);
         }
-        if (p->output.h & 1) *o = dw3x3_output(a[0], multiplier, right, nudge, offset, lo, hi, shifted, whole_range);
+        if (p->output.h & 1) *o = dw3x3_output(a[0], multiplier, right, round, offset, lo, hi, shifted, whole_range);
     }
 }
 

@@ -142,6 +142,53 @@ static inline __attribute__((always_inline)) void rq_store(const kws_rq *r, int3
 #endif
 }
 
+/*
+ * A cheaper form of the same double rounding, for layers whose every channel has a right shift r
+ * in [1, 21] (left shift 0: real layers have r around 5 to 10) and the whole int8 output range
+ * (act_min -128, act_max 127, e.g. ReLU with output zero point -128). With |acc| < 2^30 (the
+ * kernels' bound, kws_dsp_rq_bound_ok) and multiplier m >= 0, h = SRDHM(acc, m) = SMMULR(2 acc, m)
+ * (see rq_store), and gemmlowp's RoundingDivideByPOT(h, r) = (h + 2^(r-1) - [h < 0]) >> r (round
+ * half away from zero; see kws_depthwise_3x3_s8_dsp.c). Two folds make it three instructions:
+ *   - [h < 0] may be taken as [acc < 0]: m >= 0 gives h <= 0 for acc < 0, and where h = 0 both
+ *     (2^(r-1) - 1) >> r and 2^(r-1) >> r are 0;
+ *   - SMMLAR adds its third operand to the rounded high word, so the nudge, the sign term and
+ *     the output offset (times 2^r: adding it before the shift is adding it after) go in there.
+ *     |h| <= 2^30 and |2^(r-1) + offset 2^r| < 2^29 for r <= 21, so the sum cannot overflow.
+ *   out = SSAT8((SMMLAR(2 acc, m, round + (acc >> 31))) >> r), round = 2^(r-1) + offset 2^r.
+ * Layers outside these conditions use rq_store.
+ */
+typedef struct {
+    int32_t multiplier, round, right;
+} kws_rqf;
+
+static inline kws_rqf rqf_make(int32_t multiplier, int32_t shift, int32_t offset)
+{
+    kws_rqf r;
+    r.multiplier = multiplier;
+    r.right = -shift;
+    r.round = (int32_t)(((uint32_t)1 << (r.right - 1)) + (uint32_t)offset * ((uint32_t)1 << r.right));
+    return r;
+}
+
+/* Whether rqf_make / rqf_value apply to every output channel of p (see kws_rqf). */
+static inline int rqf_layer_ok(const kws_conv_params *p)
+{
+    int32_t c;
+    if (p->act_min != -128 || p->act_max != 127 || p->output_offset < -128 || p->output_offset > 127) return 0;
+    for (c = 0; c < p->output.c; ++c)
+        if (p->shifts[c] < -21 || p->shifts[c] > -1 || p->multipliers[c] < 0) return 0;
+    return 1;
+}
+
+/* kws_rqf's formula on an accumulator already doubled (acc2 = 2 acc), in C: the clamped output. */
+static inline int32_t rqf_value_c(int32_t multiplier, int32_t round, int32_t right, int32_t acc2)
+{
+    const int32_t ra = (int32_t)((uint32_t)round + (uint32_t)(acc2 >> 31));
+    const int32_t t = (int32_t)(((int64_t)ra * 4294967296LL + (int64_t)acc2 * multiplier + 2147483648LL) >> 32);
+    const int32_t v = t >> right;
+    return v < -128 ? -128 : (v > 127 ? 127 : v);
+}
+
 #if KWS_USE_DSP
 
 /* ------------------------------------------------------------------ operand helpers */
@@ -188,6 +235,19 @@ static inline int offset_fits(int32_t offset) { return offset >= -32000 && offse
  * plus the bias, about 2^21 against 2^30); a layer that does not runs on the plain kernel.
  */
 int kws_dsp_rq_bound_ok(const kws_conv_params *p, int32_t channel, int32_t bias, int32_t weight_abs_sum);
+
+/* kws_dsp_rq_bound_ok for every output channel of a CONV_2D (filters [out.c][K]). */
+int kws_dsp_conv_bound_ok(const kws_conv_params *p, const int8_t *filter, const int32_t *bias);
+
+/*
+ * The matrix product the fast CONV_2D paths end in (kws_conv_s8_dsp.c): out[q][oc] =
+ * requantise(bias[oc] + sum_k filter[oc][k] * (x[q][k] + input offset)), q < rows, k < depth, x
+ * rows consecutive, outputs out.c apart per row; the requantisation, output offset, clamp and
+ * input offset from p. Preconditions as kws_conv_s8_dsp checks them: offset_fits, the double
+ * rounding, kws_dsp_conv_bound_ok for these filters and biases.
+ */
+void kws_dsp_conv_gemm(const kws_conv_params *p, const int8_t *x, int32_t rows, int32_t depth, const int8_t *filter,
+                       const int32_t *bias, int8_t *output);
 
 /* kws_dsp_rq_bound_ok for every channel of a DEPTHWISE_CONV_2D (filter [taps][out.c]). */
 int kws_dsp_depthwise_bound_ok(const kws_conv_params *p, const int8_t *filter, const int32_t *bias);
