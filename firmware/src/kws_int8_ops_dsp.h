@@ -5,7 +5,8 @@
  *
  * Same signatures, parameter structs and conventions as the plain kernels; a generated model
  * switches by calling the *_dsp names (kws.firmware.generate, kernels="dsp"). The kernels are in
- * src/int8_dsp/, one per file. All but kws_depthwise_3x3_s8_dsp need no scratch memory: int8 operands are widened in
+ * src/int8_dsp/, one per file. All but kws_depthwise_3x3_s8_dsp and kws_conv_im2col_s8_dsp need
+ * no scratch memory: int8 operands are widened in
  * registers (SXTB16), the input offset is added in registers (SADD16) or folded into the
  * accumulator as offset * sum(weights), and pairs of products are accumulated by SMLAD. Nothing
  * allocates and nothing is static.
@@ -18,10 +19,14 @@
  * What is specialised (everything else calls the plain kernel, so every model stays correct):
  *   kws_conv_s8_dsp (dilation_w == 1): any filter size, stride, padding, dilation_h. Two output
  *     channels x two pixels per inner loop. 1x1 filters without padding (pointwise) fold
- *     offset * sum(weights) into the accumulators; over consecutive pixels with in.c % 8 == 0
- *     (DS-CNN's pointwise layers) the loop is assembler, 43 instructions per 32 MACs. Filter
- *     rows of exactly 4 int8 (in.c * filter width == 4: the 10x4 single-channel first layer)
- *     have their own loop, edge rows included (shifted filter words).
+ *     offset * sum(weights) into the accumulators; over consecutive pixels (DS-CNN's pointwise
+ *     layers) they are one matrix product (kws_dsp_conv_gemm), whose pairs of rows run in
+ *     assembler where the depth is a multiple of 8: 43 instructions per 32 MACs, and the
+ *     requantisation of kws_rqf (below), 30 for four outputs. Filter rows of exactly 4 int8
+ *     (in.c * filter width == 4) have their own loop, edge rows included (shifted filter words).
+ *   kws_conv_im2col_s8_dsp (scratch from the caller): any CONV_2D as that matrix product over
+ *     its windows; the generator calls it for filters whose rows are under 16 int8 (DS-CNN's
+ *     10x4 single-channel first layer), the matrix in an activation slot the layer leaves free.
  *   kws_depthwise_conv_s8_dsp: depth_multiplier 1 (four channels per load, two vertically
  *     adjacent pixels per loop where their windows match), or a multiple of 4 (one input
  *     channel broadcast over four outputs; with one input channel, four taps per load: TFLM's
@@ -29,7 +34,9 @@
  *   Both: KWS_ROUNDING_DOUBLE (what LiteRT's convolutions use), and every output channel's
  *     accumulator provably within |acc| < 2^(30 - left shift), checked per call from the
  *     weights and biases (|bias| + max|x + offset| * sum|w|; real layers pass by orders of
- *     magnitude): the requantisation then takes 17 instructions (SMMULR, assembler).
+ *     magnitude): the requantisation then takes 17 instructions (SMMULR, assembler); where
+ *     every channel's right shift is 1 to 21 and the clamp is int8's whole range, 6 (kws_rqf in
+ *     src/int8_dsp/kws_int8_dsp_internal.h: SMMLAR with the nudge, sign and offset folded).
  *   kws_avg_pool_s8_dsp: windows of at most 256 elements (int16 lane sums cannot overflow).
  *   kws_fully_connected_s8_dsp: everything (both roundings, C requantisation).
  *   kws_depthwise_3x3_s8_dsp (scratch from the caller): 3x3, depth multiplier 1, stride_h 1;

@@ -13,8 +13,10 @@ Supported operators: CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, F
 SOFTMAX and RESHAPE (an alias of its input; a copy only where it is the last operator). The graph
 must be a chain (each operator reads the previous one's output). Memory plan: two ping-pong buffers in
 the arena, each as large as the largest intermediate tensor; the first operator reads
-``input`` directly and the last writes ``output`` directly. With the DSP kernels, behind them the
-largest scratch a kernel takes (kws_depthwise_3x3_s8_dsp: 3x3 depthwise layers).
+``input`` directly and the last writes ``output`` directly. With the DSP kernels, scratch for the
+kernels that take it (kws_depthwise_3x3_s8_dsp: 3x3 depthwise layers; kws_conv_im2col_s8_dsp:
+convolutions with short filter rows) in an activation slot the operator leaves free, and behind
+the two slots whatever more the largest needs.
 
 The operators and their kernels' parameters (requantisation as LiteRT's BUILTIN_REF kernels
 round, clamps, padding) come from :func:`kws.firmware.tflite_graph.read_graph`, which the host

@@ -20,11 +20,13 @@
  *      per filter column, and P(rp+1) is the next step's P(rp): three loads and twelve
  *      multiplies for 18 MACs, the accumulators stored as int32;
  *   3. the requantisation runs afterwards over all outputs of one channel, with that channel's
- *      constants in registers (SMMULR, a rounding shift in three instructions, SSAT).
+ *      constants in registers (SMMULR, then a rounding shift in three instructions and SSAT; or,
+ *      for right shifts of 1 to 21, kws_rqf's SMMLAR, shift and SSAT).
  *
  * Preconditions, checked per call (else the general kernel): KWS_ROUNDING_DOUBLE; the
  * accumulator bound of the DSP kernels (|acc| < 2^(30 - left shift), kws_dsp_rq_bound_ok) for
- * every channel; left shifts <= 6. The weights are stored pre-multiplied by 2^(left + 1) (they
+ * every channel; left shifts <= 6, right shifts <= 21, multipliers >= 0, an int8 output offset.
+ * The weights are stored pre-multiplied by 2^(left + 1) (they
  * stay within int16), so the accumulator is already acc << left, doubled, which is what SMMULR
  * needs to give gemmlowp's SRDHM (see rq_store in kws_int8_dsp_internal.h); and
  * RoundingDivideByPOT(h, r) = (h + 2^(r-1) + (h < 0 ? -1 : 0)) >> r for r >= 1 (both round
