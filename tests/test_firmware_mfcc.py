@@ -180,14 +180,15 @@ def test_other_configs_bit_exact(other_firmware):
 
 @needs_toolchain
 def test_instruction_counts(firmware):
-    """Per-frame counts are deterministic, and plausible for a plain-C 512-point MFCC on an M4."""
+    """Per-frame counts are deterministic, and plausible for a 512-point MFCC on an M4 (the speed
+    itself is measured by benchmarks/bench_firmware.py, not checked here)."""
     samples = SIGNALS["noise_white_full_scale"]
     first = _run(firmware, samples).instructions
     second = _run(firmware, samples).instructions
     np.testing.assert_array_equal(first, second)
     assert len(first) == DEFAULT.n_frames(len(samples))
     assert np.all(first % 40 == 0)  # SysTick at 25 MHz: one tick is 40 instructions
-    assert 50_000 < np.median(first) < 300_000
+    assert 10_000 < np.median(first) < 300_000
 
 
 @needs_toolchain

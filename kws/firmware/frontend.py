@@ -1,10 +1,13 @@
 """The MFCC frontend's compilations for one config and board: CMSIS-DSP (plain C), the
-``kws_frontend`` wrapper and the config's generated tables. Shared by every image that has a
+``kws_frontend`` wrapper, its stages (``firmware/src/frontend/``, one per file) and the config's
+generated tables. Shared by every image that has a
 frontend (the whole pipeline, :mod:`kws.firmware.image`, and the test app of
 :mod:`kws.firmware.mfcc_dump`).
 
 CMSIS-DSP is compiled as plain C (``-D__GNUC_PYTHON__``, no DSP intrinsics), the configuration
-:func:`dsp.mfcc_q15` is bit-exact with; ``firmware/cmsis-dsp-sources.txt`` lists its files.
+:func:`dsp.mfcc_q15` is bit-exact with; ``firmware/cmsis-dsp-sources.txt`` lists its files. The
+stages give the same integers with the DSP extension where the core has it (``plain_stages``
+builds their plain-C code instead, for the tests).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from ..errors import KwsError
 from . import toolchain
 from .boards import Board
 from .cmsis_dsp import cmsis_dsp_sources
-from .sources import BOARDS_DIR, FIRMWARE_DIR, SRC_DIR, require_checkout
+from .sources import BOARDS_DIR, FIRMWARE_DIR, FRONTEND_STAGES_DIR, SRC_DIR, require_checkout
 from .tables import GeneratedTables, generate_tables
 from .toolchain import Compile
 
@@ -51,13 +54,15 @@ class FrontendSources:
 
 
 def frontend_sources(config: MfccConfig, out_dir: Path, target: Board, *, gcc: str, cache: Path | None = None,
-                     fixed_fft_length: bool = True) -> FrontendSources:
+                     fixed_fft_length: bool = True, plain_stages: bool = False) -> FrontendSources:
     """Generate ``config``'s tables under ``out_dir/generated``, fetch CMSIS-DSP, copy its
     license beside the image, and list the compilations of CMSIS-DSP, kws_frontend.c and the
     tables (objects under ``out_dir/obj``).
 
     ``fixed_fft_length`` compiles the frontend with ``KWS_FRONTEND_FFT_LENGTH`` so that only
-    that FFT length's tables are linked (the generic ``arm_mfcc_init_q15`` keeps all of them)."""
+    that FFT length's tables are linked (else every length's complex-FFT tables are).
+    ``plain_stages`` compiles the stages with ``KWS_FRONTEND_NO_DSP``: their plain-C code, the
+    same integers without the DSP extension."""
     require_checkout()
     cmsis = cmsis_dsp_sources(cache)
     generated = toolchain.make_dir(out_dir / "generated")
@@ -81,8 +86,11 @@ def frontend_sources(config: MfccConfig, out_dir: Path, target: Board, *, gcc: s
     frontend_flags = own + ((f"-DKWS_FRONTEND_FFT_LENGTH={config.fft_length}",
                              f"-DKWS_FRONTEND_CFFT=arm_cfft_sR_q15_len{config.fft_length // 2}")
                             if fixed_fft_length else ())
+    stage_flags = own + (("-DKWS_FRONTEND_NO_DSP",) if plain_stages else ())
     compiles += [
         Compile(SRC_DIR / "kws_frontend.c", objects_dir / "kws" / "kws_frontend.o", frontend_flags),
+        *(Compile(source, objects_dir / "kws" / "frontend" / source.with_suffix(".o").name, stage_flags)
+          for source in sorted(FRONTEND_STAGES_DIR.glob("*.c"))),
         Compile(generated / tables.source_name, objects_dir / "kws" / "kws_mfcc_tables.o", own),
     ]
     return FrontendSources(compiles, own, generated, objects_dir, cmsis_files, tables)

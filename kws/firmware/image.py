@@ -148,13 +148,15 @@ def build_image(model: KwsModel, out_dir: Path | str, *, board: str = DEFAULT_BO
         "frontend": str(objects / "cmsis-dsp"),
         "frontend tables": str(objects / "kws" / "kws_mfcc_tables.o"),
         "frontend wrapper": str(objects / "kws" / "kws_frontend.o"),
+        "frontend stages": str(objects / "kws" / "frontend"),
         "pipeline": str(objects / "pipeline"),
         "app and board": str(objects / "app"),
         "board": str(objects / "board"),
     })
-    # One "frontend" row: CMSIS-DSP, its wrapper and the tables.
+    # One "frontend" row: CMSIS-DSP, its wrapper, its stages and the tables.
     merged = {"model": parts["model"], "kernels": parts["kernels"],
-              "frontend": parts["frontend"] + parts["frontend tables"] + parts["frontend wrapper"],
+              "frontend": parts["frontend"] + parts["frontend tables"] + parts["frontend wrapper"]
+              + parts["frontend stages"],
               "pipeline": parts["pipeline"], "app and board": parts["app and board"] + parts["board"],
               toolchain.RUNTIME_PART: parts[toolchain.RUNTIME_PART]}
     size = toolchain.elf_size(elf)

@@ -89,6 +89,7 @@ def build_mfcc_dump(
     parts = toolchain.footprint(linked.map_file, {
         "CMSIS-DSP": str(objects_dir / "cmsis-dsp"),
         "kws_frontend": str(objects_dir / "kws" / "kws_frontend.o"),
+        "frontend stages": str(objects_dir / "kws" / "frontend"),
         "tables": str(objects_dir / "kws" / "kws_mfcc_tables.o"),
         "app": str(objects_dir / "app"),
         "board": str(objects_dir / "board"),

@@ -23,6 +23,8 @@ FIRMWARE_DIR = CHECKOUT_FIRMWARE_DIR if CHECKOUT_FIRMWARE_DIR.is_dir() else INST
 SRC_DIR = FIRMWARE_DIR / "src"
 APPS_DIR = FIRMWARE_DIR / "apps"
 BOARDS_DIR = FIRMWARE_DIR / "boards"
+#: The MFCC frontend's own stages (normalisation and window, FFT, magnitude, log), one per file.
+FRONTEND_STAGES_DIR = SRC_DIR / "frontend"
 
 #: What the QEMU apps (run, infer, mfcc_dump) print with, instead of stdio: text to the host
 #: over semihosting (firmware/apps/host_text.c). listen.c writes its own lines to the serial port.
