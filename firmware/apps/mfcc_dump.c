@@ -24,8 +24,7 @@
 
 #include "board.h"
 #include "host_text.h"
-#include "kws_frontend.h"
-#include "kws_mfcc_tables.h"
+#include "frontend_config.h"
 
 #ifndef MFCC_DUMP_MAX_SECONDS
 #define MFCC_DUMP_MAX_SECONDS 30
@@ -39,21 +38,6 @@
 #define EXIT_USAGE 2
 #define EXIT_DSP 3
 
-static const kws_frontend_config config = {
-    .sample_rate = KWS_MFCC_SAMPLE_RATE,
-    .frame_length = KWS_MFCC_FRAME_LENGTH,
-    .hop_length = KWS_MFCC_HOP_LENGTH,
-    .fft_length = KWS_MFCC_FFT_LENGTH,
-    .n_mels = KWS_MFCC_N_MELS,
-    .n_mfcc = KWS_MFCC_N_MFCC,
-    .window = kws_mfcc_window,
-    .mel_positions = kws_mfcc_mel_positions,
-    .mel_lengths = kws_mfcc_mel_lengths,
-    .mel_coefs = kws_mfcc_mel_coefs,
-    .dct = kws_mfcc_dct,
-    .split_a = kws_mfcc_split_a,
-    .split_b = kws_mfcc_split_b,
-};
 
 static kws_frontend_instance frontend;
 static q15_t frame_buffer[KWS_FRONTEND_FRAME_BUFFER_LENGTH(KWS_MFCC_FFT_LENGTH)] __attribute__((aligned(4)));

@@ -67,24 +67,28 @@ def build_mfcc_dump(
     board: str = DEFAULT_BOARD,
     cache: Path | None = None,
     fixed_fft_length: bool = True,
+    plain_stages: bool = False,
+    app: str = APP,
     jobs: int | None = None,
 ) -> MfccDumpBuild:
     """Build ``mfcc_dump.elf`` for ``board`` with ``config``'s tables into ``out_dir``.
 
-    ``fixed_fft_length``: see :func:`kws.firmware.frontend.frontend_sources`. Raises
-    :class:`KwsError` when the toolchain is missing or a step fails.
+    ``fixed_fft_length``, ``plain_stages``: see :func:`kws.firmware.frontend.frontend_sources`.
+    ``app``: another test app of ``firmware/apps/`` built the same way (``frontend_stages``, each
+    stage alone). Raises :class:`KwsError` when the toolchain is missing or a step fails.
     """
-    target = get_board(board, qemu=f"{APP} (host files through semihosting)")
+    target = get_board(board, qemu=f"{app} (host files through semihosting)")
     gcc = toolchain.require_toolchain()
     out_dir = Path(out_dir).resolve()
-    frontend = frontend_sources(config, out_dir, target, gcc=gcc, cache=cache, fixed_fft_length=fixed_fft_length)
+    frontend = frontend_sources(config, out_dir, target, gcc=gcc, cache=cache, fixed_fft_length=fixed_fft_length,
+                                plain_stages=plain_stages)
     objects_dir, own = frontend.objects, frontend.own
     compiles = [
         *frontend.compiles,
-        *toolchain.compiles_of(app_sources(APP), objects_dir / "app", own),
+        *toolchain.compiles_of(app_sources(app), objects_dir / "app", own),
         *toolchain.board_compiles(target, objects_dir, own),
     ]
-    linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name=APP, jobs=jobs)
+    linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=out_dir, name=app, jobs=jobs)
     size = toolchain.elf_size(linked.elf)
     parts = toolchain.footprint(linked.map_file, {
         "CMSIS-DSP": str(objects_dir / "cmsis-dsp"),
@@ -100,6 +104,7 @@ def build_mfcc_dump(
         "cmsisdsp": CMSISDSP_VERSION,
         "cmsis_dsp_files": list(frontend.cmsis_dsp_files),
         "fixed_fft_length": fixed_fft_length,
+        "plain_stages": plain_stages,
         "cmsis_dsp_command": list(frontend.cmsis_dsp_command[1:]),
         "own_command": list(own[1:]),
         "link_command": linked.link[1:],
