@@ -6,8 +6,9 @@ QEMU runs with -icount shift=0 and the board reads SysTick, so the board's count
 instructions (resolution 40), not cycles; they are deterministic. Cycles are estimated from
 QEMU's execution log with the Cortex-M4 TRM's timings (kws.firmware.cycles: zero wait states,
 branch refill P=2, with low/high bounds). Measured:
-* one MFCC frame (CMSIS-DSP arm_mfcc_q15, plain C), over noise: instructions, estimated cycles,
-  and both by CMSIS-DSP function (the frontend's stages);
+* one MFCC frame (kws_frontend_process_frame: our own stages with the DSP extension, CMSIS-DSP's
+  mel filters and DCT; the integers of arm_mfcc_q15's plain-C build), over noise: instructions,
+  estimated cycles, and both by function (the frontend's stages);
 * one inference of the shipped DS-CNN-S and of TFLM's micro_speech model, from the generated C,
   with the plain-C reference int8 kernels and with the DSP-extension kernels
   (firmware/src/int8_dsp/, bit-exact with the plain ones); MACs per instruction and per
@@ -117,18 +118,18 @@ def measure(content: bytes, macs: int | None, out_dir: Path, inputs_per_run: int
     return out
 
 
-def frontend_cycles(build, samples: np.ndarray) -> dict:
+def frontend_cycles(build, samples: np.ndarray, root: str = "kws_frontend_process_frame") -> dict:
     """One MFCC frame under the execution log: instructions and estimated cycles per frame, and
-    by CMSIS-DSP function called from arm_mfcc_q15 (the frontend's stages)."""
+    by function called from ``root`` (the frontend's stages: our own ones and CMSIS-DSP's)."""
     with tempfile.TemporaryDirectory() as work:
         samples.astype("<i2").tofile(Path(work) / "input.raw")
         _, profile = profile_elf(build.elf, [MFCC_DUMP, "input.raw", "mfcc.raw"], machine=build.board.qemu_machine,
                                  cwd=Path(work))
-    frames = profile.calls("arm_mfcc_q15")
-    stages = {"arm_mfcc_q15 (its own code)": profile.total(lambda path: path[-1][0] == "arm_mfcc_q15")}
-    for frame in profile.children("arm_mfcc_q15"):  # a function called from two sites: summed
+    frames = profile.calls(root)
+    stages = {f"{root} (its own code)": profile.total(lambda path: path[-1][0] == root)}
+    for frame in profile.children(root):  # a function called from two sites: summed
         stages.setdefault(frame[0], CycleEstimate()).add(profile.within(frame))
-    return {"frames": frames, **profile.within("kws_frontend_process_frame").per(frames),
+    return {"frames": frames, **profile.within(root).per(frames),
             "by_function": {name: e.per(frames) for name, e in stages.items()}}
 
 

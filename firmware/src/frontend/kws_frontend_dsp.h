@@ -78,6 +78,27 @@ KWS_INLINE int32_t kws_smusdx(uint32_t a, uint32_t b) { return __smusdx((int16x2
 KWS_INLINE int32_t kws_smlad(uint32_t a, uint32_t b, int32_t acc) { return __smlad((int16x2_t)a, (int16x2_t)b, acc); }
 KWS_INLINE int32_t kws_smladx(uint32_t a, uint32_t b, int32_t acc) { return __smladx((int16x2_t)a, (int16x2_t)b, acc); }
 
+/* 16x16 -> 32 products of the bottom (B) or top (T) halves: SMULBB, SMULTB, SMULBT, SMULTT. */
+#define KWS_SMUL(xy)                                                            \
+    KWS_INLINE int32_t kws_smul##xy(uint32_t a, uint32_t b)                     \
+    {                                                                           \
+        int32_t r;                                                              \
+        __asm__("smul" #xy " %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));           \
+        return r;                                                               \
+    }
+KWS_SMUL(bb)
+KWS_SMUL(tb)
+KWS_SMUL(bt)
+KWS_SMUL(tt)
+#undef KWS_SMUL
+/* [lo, hi] from the low halves of two values (PKHBT): kws_pack in one instruction. */
+KWS_INLINE uint32_t kws_pack_halves(int32_t lo, int32_t hi)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+}
+
 /* [lo: lo_sum >> 16, hi: hi_sum >> 16] */
 KWS_INLINE uint32_t kws_pack_tops(int32_t lo_sum, int32_t hi_sum)
 {

@@ -29,12 +29,33 @@ KWS_INLINE int32_t vlog_q31(uint32_t src)
     uint32_t i;
     int32_t tmp;
 
+#if KWS_FRONTEND_USE_DSP
+    /* The same step in five instructions: LSLS puts "square >= 2.0" in the carry, ADC shifts it
+       into y, and a set carry halves the square (its doubled form is the square, low bit cleared). */
+    for (i = 0u; i < LOG_STEPS; i += 2u) {
+        uint32_t lo, square;
+        __asm__("umull %[lo], %[sq], %[x], %[x]\n\t"
+                "lsls %[x], %[sq], #1\n\t"
+                "adc %[y], %[y], %[y]\n\t"
+                "it cs\n\t"
+                "biccs %[x], %[sq], #1\n\t"
+                "umull %[lo], %[sq], %[x], %[x]\n\t"
+                "lsls %[x], %[sq], #1\n\t"
+                "adc %[y], %[y], %[y]\n\t"
+                "it cs\n\t"
+                "biccs %[x], %[sq], #1"
+                : [x] "+r"(x2), [y] "+r"(y), [lo] "=&r"(lo), [sq] "=&r"(square)
+                :
+                : "cc");
+    }
+#else
     for (i = 0u; i < LOG_STEPS; i++) {
         const uint32_t square = (uint32_t)(((uint64_t)x2 * x2) >> 32); /* (x * x) >> 30 */
         const uint32_t over = square >> 31;                             /* square >= 2.0 */
         y = (y << 1) | over;
         x2 = (square >> over) << 1;
     }
+#endif
     /* (y - leading) / log2(e), in 32-bit wrapping arithmetic as the reference (log(0) included) */
     tmp = (int32_t)(y - (leading << 26));
     return (int32_t)(((int64_t)tmp * INV_LOG2_E_Q31) >> 31);

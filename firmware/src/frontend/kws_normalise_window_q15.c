@@ -73,9 +73,10 @@ q15_t kws_normalise_window_q15(const q15_t *pSrc, uint32_t frame_length, const q
         for (; i + 2u <= frame_length; i += 2u) {
             const uint32_t x = kws_read_q15x2(pSrc + i);
             const uint32_t w = kws_read_q15x2(pWindow + i);
-            const int32_t s0 = __ssat((kws_lo(x) * quotient) >> k_shift, 16);
-            const int32_t s1 = __ssat((kws_hi(x) * quotient) >> k_shift, 16);
-            kws_write_q15x2(pDst + i, kws_pack(__ssat((s0 * kws_lo(w)) >> 15, 16), __ssat((s1 * kws_hi(w)) >> 15, 16)));
+            const int32_t s0 = __ssat(kws_smulbb(x, (uint32_t)quotient) >> k_shift, 16);
+            const int32_t s1 = __ssat(kws_smultb(x, (uint32_t)quotient) >> k_shift, 16);
+            kws_write_q15x2(pDst + i, kws_pack_halves(__ssat(kws_smulbb((uint32_t)s0, w) >> 15, 16),
+                                                      __ssat(kws_smulbt((uint32_t)s1, w) >> 15, 16)));
         }
 #endif
         for (; i < frame_length; i++) {
@@ -87,8 +88,8 @@ q15_t kws_normalise_window_q15(const q15_t *pSrc, uint32_t frame_length, const q
         for (; i + 2u <= frame_length; i += 2u) {
             const uint32_t x = kws_read_q15x2(pSrc + i);
             const uint32_t w = kws_read_q15x2(pWindow + i);
-            kws_write_q15x2(pDst + i, kws_pack(__ssat((kws_lo(x) * kws_lo(w)) >> 15, 16),
-                                               __ssat((kws_hi(x) * kws_hi(w)) >> 15, 16)));
+            kws_write_q15x2(pDst + i, kws_pack_halves(__ssat(kws_smulbb(x, w) >> 15, 16),
+                                                      __ssat(kws_smultt(x, w) >> 15, 16)));
         }
 #endif
         for (; i < frame_length; i++) {
