@@ -21,7 +21,7 @@ ran, and each transfer from one block's last instruction to the next block's fir
 * reaching the innermost frame's return address is its return;
 * a block at a function's entry reached otherwise (a tail call ``b.w f``) is a frame inside
   the caller's, with the caller's return address: both return there together, and the caller
-  counts what its tail call ran (``kws_frontend_process_frame`` ends in ``b.w arm_mfcc_q15``).
+  counts what its tail call ran (as ``kws_frontend_process_frame`` did when it ended in ``b.w arm_mfcc_q15``).
 
 A frame is named by (function, call site, ordinal): the ordinal counts the calls of the same
 function from the same site, for the functions in ``split`` only (e.g. ``kws_model_invoke``,
