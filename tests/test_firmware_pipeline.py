@@ -60,7 +60,7 @@ def test_image_equals_reference_kernels_onreal_speech(image):
     assert any(isinstance(e, Detection) for e in reference), "the clips should make detections"
     assert summary.frames == 1 + (len(audio) - model.mfcc.frame_length) // model.mfcc.hop_length
     # Instruction counts are QEMU's (-icount), deterministic; sanity bounds only.
-    assert 50_000 < summary.instructions_per_frame < 400_000
+    assert 10_000 < summary.instructions_per_frame < 400_000
     assert summary.model_max >= summary.instructions_per_inference > 1_000_000
 
 
