@@ -125,7 +125,7 @@ static int8_t model_input[KWS_WINDOW_FRAMES * {n_mfcc}];
 static int8_t scores[KWS_N_LABELS];
 static int32_t recent[{smoothing} * KWS_N_LABELS];
 static int8_t arena[KWS_MODEL_ARENA_SIZE];
-/* arm_mfcc_q15 wants 4-byte aligned scratch. */
+/* The frontend stages read and write the scratch a word (a complex q15) at a time: 4-byte aligned. */
 static q31_t frame_words[(KWS_FRONTEND_FRAME_BUFFER_LENGTH({upper}_FFT_LENGTH) + 1) / 2];
 static q31_t tmp[KWS_FRONTEND_TMP_BUFFER_LENGTH({upper}_FFT_LENGTH)];
 
