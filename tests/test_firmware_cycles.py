@@ -89,6 +89,16 @@ def test_objdump_lines_parse():
     assert [(f.name, f.start, f.end) for f in functions] == [("conv_pointwise_dense8", 0x12c0, 0x12c0 + 0x428)]
 
 
+def test_objdump_is_told_the_architecture_only_for_armv8_1m():
+    """binutils 2.40 lists the M55's CINC/CSEL as <UNDEFINED> unless told armv8.1-m.main; the
+    M4's and M7's images keep objdump's default (the timings table's mnemonics)."""
+    from kws.firmware.disassembly import arch_options
+
+    assert arch_options("  Tag_CPU_name: \"cortex-m55\"\n  Tag_CPU_arch: v8.1-M.mainline\n") == ("-m", "armv8.1-m.main")
+    assert arch_options("  Tag_CPU_name: \"cortex-m4\"\n  Tag_CPU_arch: v7E-M\n") == ()
+    assert arch_options("") == ()
+
+
 def test_the_log_parser_follows_blocks_calls_and_corrections():
     """A hand-written log in QEMU 7.2's format: main (0x10) calls f (0x40) from 0x14, f
     tail-calls g (0x50) from 0x42 and g returns to 0x18; one block is logged but stopped before
@@ -129,6 +139,49 @@ cpu_io_recompile: rewound execution of TB to 0000001a
     assert trace.instructions() == 6
     assert set(trace.transfers) == {(0, 1, 0x14, 0x40), (1, 2, 0x42, 0x50), (2, 0, 0x50, 0x18)}
     assert trace.entries == {0: 1, 1: 1, 2: 1}
+
+
+def test_the_log_parser_joins_the_halfwords_of_an_instruction_qemu_cannot_list():
+    """QEMU 7.2 lists Armv8.1-M's DLS and LE (the Cortex-M55's low-overhead loops) as two
+    halfwords each; with the image's instruction sizes the parser counts each once (as -icount
+    does), and without them it keeps what QEMU listed."""
+    log = b"""----------------
+IN: f
+0x0000004c:  f045       .byte    0x45, 0xf0
+0x0000004e:  e001       b        #0x54
+0x00000050:  2200       movs     r2, #0
+
+Trace 0: 0x7f0000000100 [00000000/0000004c/00000110/ff020200] f
+----------------
+IN: f
+0x00000052:  3401       adds     r4, #1
+0x00000054:  f00f       .byte    0x0f, 0xf0
+0x00000056:  c81d       ldm      r0!, {r0, r2, r3, r4}
+
+Trace 0: 0x7f0000000200 [00000000/00000052/00000110/ff020200] f
+Trace 0: 0x7f0000000200 [00000000/00000052/00000110/ff020200] f
+""".splitlines(keepends=True)
+    sizes = {0x4c: 4, 0x50: 2, 0x52: 2, 0x54: 4}  # dls lr, r5; movs; adds; le lr, 0x52
+    trace = parse_exec_log(log, functions={0x4c: "f"}, call_sites={}, sizes=sizes)
+    assert trace.blocks == [(0x4c, 0x50), (0x52, 0x54)]
+    assert trace.instructions() == 2 + 2 * 2
+    assert parse_exec_log(log, functions={0x4c: "f"}, call_sites={}).instructions() == 3 + 2 * 3
+
+
+@needs_toolchain
+def test_the_log_holds_what_icount_counted_on_the_m55(tmp_path):
+    """On the Cortex-M55 (GCC's DLS/LE loops in the kernels) the log's instructions per
+    inference equal the board counter's too (resolution 31.25): what bench_firmware.py --board
+    qemu-mps3-an547 reports per layer."""
+    from kws.firmware.infer import build_infer, profile_infer
+
+    build = build_infer(load_model().tflite, tmp_path, board="qemu-mps3-an547", kernels="dsp")
+    inputs = np.random.default_rng(0).integers(-128, 128, (1, *build.model.input_shape), dtype=np.int8)
+    result = profile_infer(build, inputs)
+    per_read = result.profile.within("board_counter_now").instructions / result.profile.calls("board_counter_now")
+    for counted, estimate in zip(result.instructions, result.cycles):
+        assert abs(estimate.instructions - int(counted)) <= 32 + 2 * per_read
+    assert sum(layer.estimate.instructions for layer in result.layers) <= result.cycles[0].instructions
 
 
 # --- hand-counted loops in QEMU ------------------------------------------------------------------------

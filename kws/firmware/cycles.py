@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from . import cortex_m4
+from .boards import Board
 from .cortex_m4 import Cost, Timing
 from .disassembly import Disassembly, Instruction, disassemble
 from .exec_trace import CallPath, ExecTrace, FrameKey, TracedRun, trace_elf
@@ -47,6 +48,17 @@ from .exec_trace import CallPath, ExecTrace, FrameKey, TracedRun, trace_elf
 #: What every figure of this module assumes, for the summaries that carry them.
 MODEL = (f"Cortex-M4 TRM timings, zero wait states, branch refill P={cortex_m4.REFILL[1]} "
          f"(bounds P={cortex_m4.REFILL[0]}..{cortex_m4.REFILL[2]})")
+
+#: The core whose timings :mod:`kws.firmware.cortex_m4` holds (a board's -mcpu). No other core
+#: gets an estimate: the Cortex-M7 and M55 issue two instructions a cycle in part, and the M55
+#: runs Helium in beats, so the M4's weights would be wrong there, not merely rough.
+CORE = "cortex-m4"
+
+
+def models(board: Board) -> bool:
+    """Whether the estimate models ``board``'s core."""
+    return board.core == CORE
+
 
 #: An instruction this table does not know (counted, and priced at 1 cycle).
 _UNKNOWN = Timing("unknown", 1, 1, 1)
@@ -199,6 +211,7 @@ def profile_elf(elf: Path, arguments: Sequence[str], *, machine: str, cwd: Path,
     functions = {f.start: f.name for f in disassembly.functions}
     call_sites = {a: disassembly.instructions[a].next_address for a, t in timings_of(disassembly).items() if t.links}
     extra = {} if timeout is None else {"timeout": timeout}
+    sizes = {a: i.size for a, i in disassembly.instructions.items()}
     run = trace_elf(elf, arguments, machine=machine, cwd=cwd, functions=functions, call_sites=call_sites,
-                    split=split, **extra)
+                    split=split, sizes=sizes, **extra)
     return run, profile(run.trace, disassembly)

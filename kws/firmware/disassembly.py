@@ -18,6 +18,11 @@ from ..errors import KwsError
 from .toolchain import TOOL_TIMEOUT_S, require_tool
 
 OBJDUMP = "arm-none-eabi-objdump"
+READELF = "arm-none-eabi-readelf"
+#: objdump's options for an image's architecture (readelf's Tag_CPU_arch). objdump takes the
+#: architecture from the ELF's attributes, but binutils 2.40 then lists Armv8.1-M's conditional
+#: selects (CINC, CSEL...: GCC emits them for the Cortex-M55) as <UNDEFINED>; named, it decodes them.
+_ARCH_OPTIONS = {"v8.1-M.mainline": ("-m", "armv8.1-m.main")}
 
 # "    12c6:\tf8d0 8008 \tldr.w\tr8, [r0, #44]\t@ 0x2c": address, raw halfwords, mnemonic, operands.
 _INSTRUCTION = re.compile(r"^\s*([0-9a-f]+):\t((?:[0-9a-f]{4} ?)+)\s*\t(\S+)(?:\t(.*))?$")
@@ -87,15 +92,23 @@ def parse_functions(text: str) -> tuple[Function, ...]:
     return tuple(sorted(found.values(), key=lambda f: f.start))
 
 
-def _objdump(elf: Path, option: str) -> str:
-    command = [require_tool(OBJDUMP, "it comes with arm-none-eabi-gcc (binutils-arm-none-eabi)"), option, str(elf)]
+def _binutil(tool: str, elf: Path, *options: str) -> str:
+    command = [require_tool(tool, "it comes with arm-none-eabi-gcc (binutils-arm-none-eabi)"), *options, str(elf)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S)
     if result.returncode != 0:
-        raise KwsError(f"{OBJDUMP} {option} {elf.name} failed: {result.stderr.strip()[-500:]}")
+        raise KwsError(f"{tool} {' '.join(options)} {elf.name} failed: {result.stderr.strip()[-500:]}")
     return result.stdout
+
+
+def arch_options(readelf_attributes: str) -> tuple[str, ...]:
+    """objdump's options for the architecture ``readelf -A`` reports (none where its default decodes it)."""
+    match = re.search(r"Tag_CPU_arch: (\S+)", readelf_attributes)
+    return _ARCH_OPTIONS.get(match.group(1), ()) if match else ()
 
 
 def disassemble(elf: Path | str) -> Disassembly:
     """The instructions and functions of ``elf`` (:class:`KwsError` if objdump is missing)."""
     elf = Path(elf)
-    return Disassembly(parse_instructions(_objdump(elf, "-d")), parse_functions(_objdump(elf, "-t")))
+    arch = arch_options(_binutil(READELF, elf, "-A"))
+    return Disassembly(parse_instructions(_binutil(OBJDUMP, elf, *arch, "-d")),
+                       parse_functions(_binutil(OBJDUMP, elf, "-t")))

@@ -142,12 +142,17 @@ class _Folder:
 
 
 def parse_exec_log(lines: Iterable[bytes], *, functions: Mapping[int, str], call_sites: Mapping[int, int],
-                   split: Iterable[str] = ()) -> ExecTrace:
+                   split: Iterable[str] = (), sizes: Mapping[int, int] | None = None) -> ExecTrace:
     """Fold QEMU's ``-d in_asm,exec,nochain`` log (``lines``, as bytes) into an :class:`ExecTrace`.
 
     ``functions``: entry address -> name (the image's symbols); ``call_sites``: the address of
     every BL/BLX -> the address after it; ``split``: function names whose calls each get a
-    context of their own. :class:`KwsError` for a log this parser cannot follow."""
+    context of their own; ``sizes``: the image's instructions (address -> bytes, from objdump),
+    where known. QEMU 7.2's listing disassembler does not know Armv8.1-M's low-overhead-loop
+    instructions (DLS, LE: GCC emits them for the Cortex-M55) and lists each as two halfwords
+    (".byte" and a bogus branch), though QEMU runs and counts it as one instruction; with
+    ``sizes``, a listed address inside a 4-byte instruction is dropped, so the log's count stays
+    -icount's. :class:`KwsError` for a log this parser cannot follow."""
     folder = _Folder(functions, call_sites, frozenset(split))
     translations: dict[bytes, int] = {}  # host address of a translation -> block index
     reading: list[int] | None = None  # addresses of the translation being listed
@@ -168,7 +173,9 @@ def parse_exec_log(lines: Iterable[bytes], *, functions: Mapping[int, str], call
             pending = block
         elif reading is not None:
             if line.startswith(b"0x"):
-                reading.append(int(line.split(b":", 1)[0], 16))
+                address = int(line.split(b":", 1)[0], 16)
+                if sizes is None or address in sizes or sizes.get(address - 2) != 4:
+                    reading.append(address)
             else:  # the blank line after a listing
                 if not reading:
                     raise KwsError("QEMU listed a translation without guest addresses (no disassembler in this "
@@ -198,7 +205,7 @@ class TracedRun:
 
 
 def trace_elf(elf: Path, arguments: Sequence[str], *, machine: str, cwd: Path, functions: Mapping[int, str],
-              call_sites: Mapping[int, int], split: Iterable[str] = (),
+              call_sites: Mapping[int, int], split: Iterable[str] = (), sizes: Mapping[int, int] | None = None,
               timeout: float = DEFAULT_TIMEOUT_S * 10) -> TracedRun:
     """Run ``elf`` in QEMU as :func:`kws.firmware.qemu.run_elf` does, with the execution log
     folded as it streams (:func:`parse_exec_log`). :class:`KwsError` if QEMU is missing or the
@@ -218,7 +225,7 @@ def trace_elf(elf: Path, arguments: Sequence[str], *, machine: str, cwd: Path, f
         timer.start()
         try:
             with os.fdopen(read_end, "rb", buffering=1 << 20) as log:
-                trace = parse_exec_log(log, functions=functions, call_sites=call_sites, split=split)
+                trace = parse_exec_log(log, functions=functions, call_sites=call_sites, split=split, sizes=sizes)
             returncode = process.wait()
         finally:
             timer.cancel()
