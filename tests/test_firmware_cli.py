@@ -39,3 +39,20 @@ def test_bad_inputs_are_one_line(tmp_path, capsys):
     np.save(tmp_path / "ok.npy", np.zeros((1, 49, 10, 1), dtype=np.int8))
     assert_one_error_line(main(["firmware", "infer", "--model", str(tmp_path / "nope.tflite"),
                                 "--inputs", str(tmp_path / "ok.npy")]), capsys.readouterr().err)
+
+
+def test_cycles_refused_on_a_core_the_estimate_does_not_model(tmp_path, capsys):
+    """The estimate weighs with the Cortex-M4's timings: on the M55 board --cycles is an error,
+    before anything is built (no toolchain needed)."""
+    model = load_model()
+    np.save(tmp_path / "ok.npy", np.zeros((1, 49, 10, 1), dtype=np.int8))
+    status = main(["firmware", "infer", "--board", "qemu-mps3-an547", "--cycles", "--model", str(model.json_path),
+                   "--inputs", str(tmp_path / "ok.npy")])
+    err = capsys.readouterr().err
+    assert_one_error_line(status, err)
+    assert "cortex-m55" in err
+    (tmp_path / "a.wav").write_bytes(b"")
+    status = main(["firmware", "run", "--board", "qemu-mps3-an547", "--cycles", str(tmp_path / "a.wav")])
+    err = capsys.readouterr().err
+    assert_one_error_line(status, err)
+    assert "cortex-m55" in err

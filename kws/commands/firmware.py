@@ -147,6 +147,19 @@ def _inputs(path: Path):
     return inputs
 
 
+def _check_cycles(args: argparse.Namespace) -> None:
+    """--cycles only where the estimate models the board's core: it weighs with the Cortex-M4's
+    timings, which would be wrong, not merely rough, on a dual-issue M7 or a Helium M55."""
+    from ..errors import KwsError
+    from ..firmware.boards import get_board
+    from ..firmware.cycles import CORE, models
+
+    board = get_board(args.board)
+    if args.cycles and not models(board):
+        raise KwsError(f"--cycles: the cycle estimate models the {CORE} only, and {board.name} is a {board.core}; "
+                       "its instruction counts (without --cycles) are exact")
+
+
 def run_infer(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -155,6 +168,7 @@ def run_infer(args: argparse.Namespace) -> int:
 
     from ..outputs import check_outputs
 
+    _check_cycles(args)
     content = _model_bytes(args.model)
     inputs = _inputs(args.inputs)
     check_outputs(folders={"--build-dir": args.build_dir}, inputs={"--model": args.model, "--inputs": args.inputs})
@@ -233,6 +247,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     from ..outputs import check_outputs
 
+    _check_cycles(args)
     model = load_model(args.model)
     config = detector_config(args, model)
     audio = load_audio(args.file, sample_rate=model.mfcc.sample_rate)

@@ -38,6 +38,11 @@ class Board:
     def directory(self) -> Path:
         return BOARDS_DIR / self.name
 
+    @property
+    def core(self) -> str:
+        """The core, as its -mcpu flag names it ("cortex-m4", "cortex-m55")."""
+        return next(flag.split("=", 1)[1] for flag in self.cpu_flags if flag.startswith("-mcpu="))
+
 
 #: The QEMU boards' shared start-up code and board functions (firmware/boards/qemu/).
 QEMU_SOURCES = ("../qemu/startup.c", "../qemu/board.c")
