@@ -442,6 +442,65 @@ def test_default_model_dsp_on_other_cores(board, model, tmp_path):
     print(f"{board}: {int(np.median(instructions)):,} instructions per inference")
 
 
+M55 = "qemu-mps3-an547"
+
+
+def _m55_gemm_uses_helium(image) -> bool:
+    """Whether the M55 image's matrix product is the Helium one (VMLADAVA.S8, which objdump
+    spells VMLAVA.S8, in kws_dsp_conv_gemm)."""
+    text = subprocess.run(["arm-none-eabi-objdump", "-d", "-m", "armv8.1-m.main", "--disassemble=kws_dsp_conv_gemm",
+                           str(image.elf)], capture_output=True, text=True, check=True).stdout
+    return "vmlava.s8" in text
+
+
+@needs_toolchain
+def test_helium_matrix_product_bit_exact_on_the_m55(tmp_path):
+    """The Cortex-M55's matrix product (pointwise and im2col convolutions) with Helium
+    (mac_2x2_mve: 16 int8 pairs a VMLADAVA.S8, the last step predicated): hand-picked shapes
+    (depths 1 to 40, odd channel and pixel counts, ReLU6), random pointwise shapes (depths 1-80,
+    strides, SAME/VALID) and random convolutions, against LiteRT BUILTIN_REF."""
+    from kws.firmware.infer import build_infer, run_infer
+
+    random_models = pytest.importorskip("random_models")
+    rng = np.random.default_rng(2055)
+    cases = [(name, *SHAPES[name][:2], sorted(SHAPES).index(name)) for name in sorted(SHAPES)
+             if name.startswith(("pointwise_", "im2col_", "first_layer_"))]
+    for i in range(8):
+        depth, filters = int(rng.integers(1, 81)), int(rng.integers(1, 40))
+        h, w, stride = int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 3))
+        padding = ("same", "valid")[i % 2]
+        activation = (None, "relu", "relu6")[i % 3]
+        cases.append((f"random_pointwise_{h}x{w}x{depth}_to_{filters}_stride{stride}_{padding}_{activation}",
+                      _conv(filters, 1, strides=stride, padding=padding, activation=activation), (h, w, depth),
+                      100 + i))
+    failures, kernels, helium = [], set(), []
+    for name, graph, shape, seed in cases:
+        content = _convert(graph, shape, seed=seed)
+        image = build_infer(content, tmp_path, board=M55, kernels="dsp")
+        assert image.warnings == {}
+        kernels.update(kernel for _, kernel in image.model.kernel_calls)
+        helium.append(_m55_gemm_uses_helium(image))
+        inputs = random_inputs(image.model.input_shape, 3, seed=seed)
+        outputs, _ = run_infer(image, inputs)
+        expected = litert_reference(content, inputs)
+        if not np.array_equal(outputs, expected):
+            bad = np.argwhere(outputs != expected)
+            failures.append(f"{name}: {len(bad)} of {outputs.size} differ, first at "
+                            f"{[tuple(int(i) for i in b) for b in bad[:5]]}")
+    for m in random_models.random_single_op_models(2055, 6, ("CONV_2D",)):
+        image = build_infer(m.tflite, tmp_path, board=M55, kernels="dsp")
+        kernels.update(kernel for _, kernel in image.model.kernel_calls)
+        outputs, _ = run_infer(image, m.inputs)
+        expected = litert_reference(m.tflite, m.inputs)
+        if not np.array_equal(outputs, expected):
+            bad = np.argwhere(outputs != expected)
+            failures.append(f"{m.name} ({m.description}): {len(bad)} of {outputs.size} differ, first at "
+                            f"{[tuple(int(i) for i in b) for b in bad[:5]]}")
+    assert not failures, "\n".join(failures)
+    assert {"kws_conv_s8_dsp", "kws_conv_im2col_s8_dsp"} <= kernels, kernels
+    assert all(helium), "the M55 build's matrix product is not the Helium one"
+
+
 @needs_toolchain
 def test_dsp_kernels_without_assembler_bit_exact(model, tmp_path, monkeypatch):
     """-DKWS_DSP_NO_ASM: the C versions of the assembler loops and requantisation."""

@@ -194,6 +194,42 @@ static inline __attribute__((always_inline)) void mac_2x2(const int8_t *xa, int3
     acc[3] = b1;
 }
 
+#if KWS_USE_MVE
+/*
+ * mac_2x2 (offset folded) with Helium: 16 int8 of each operand a load, VMLADAVA.S8 adding their
+ * 16 products to an int32 accumulator; 8 instructions per 64 MACs. The last n % 16 come in one
+ * predicated step (VCTP8): lanes past n load as zeros and add nothing, and no byte past a row is
+ * read. (Predicating every step instead costs GCC 12 a dozen more instructions a step.) The same
+ * integers: the products are exact, and the int32 sums wrap modulo 2^32 in any order, as the
+ * reference's do.
+ */
+static inline __attribute__((always_inline)) void mac_2x2_mve(const int8_t *xa, int32_t dx, const int8_t *w0,
+                                                               int32_t dw, int32_t n, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
+    for (; n >= 16; n -= 16, xa += 16, w0 += 16) {
+        const int8x16_t u = vldrbq_s8(w0), v = vldrbq_s8(w0 + dw), x = vldrbq_s8(xa), y = vldrbq_s8(xa + dx);
+        a0 = vmladavaq_s8(a0, x, u);
+        a1 = vmladavaq_s8(a1, x, v);
+        b0 = vmladavaq_s8(b0, y, u);
+        b1 = vmladavaq_s8(b1, y, v);
+    }
+    if (n > 0) {
+        const mve_pred16_t lanes = vctp8q((uint32_t)n);
+        const int8x16_t u = vldrbq_z_s8(w0, lanes), v = vldrbq_z_s8(w0 + dw, lanes);
+        const int8x16_t x = vldrbq_z_s8(xa, lanes), y = vldrbq_z_s8(xa + dx, lanes);
+        a0 = vmladavaq_s8(a0, x, u);
+        a1 = vmladavaq_s8(a1, x, v);
+        b0 = vmladavaq_s8(b0, y, u);
+        b1 = vmladavaq_s8(b1, y, v);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = b0;
+    acc[3] = b1;
+}
+#endif
+
 /* mac_2x2 over `rows` runs of n int8, the runs x_step apart in the input and w_step apart in
  * the filters (the valid rows of a filter window). */
 static inline __attribute__((always_inline)) void mac_rows(const int8_t *xa, int32_t dx, const int8_t *w0,
@@ -317,7 +353,7 @@ static inline __attribute__((always_inline)) void rqf_store2(const kws_rqf *r, i
 #endif
 }
 
-#ifndef KWS_DSP_NO_ASM
+#if !defined(KWS_DSP_NO_ASM) && !KWS_USE_MVE
 /*
  * kws_dsp_conv_gemm's hot case, all in assembler: `pairs` pairs of consecutive rows of depth int8 (a
  * multiple of 8) x two filters (w0, w0 + depth), requantised with kws_rqf (f[0], f[1]) and
@@ -409,7 +445,9 @@ static __attribute__((noinline)) const int8_t *gemm_pairs(const int8_t *x, int8_
  * depth % 8, and the requantisation of the four outputs. An odd last channel or row is
  * computed with its partner duplicated, and stored twice at the same place.
  * Requantisation: kws_rqf where rqf_layer_ok(p) (rqf_store2; the hot case in gemm_pairs), else
- * rq_store. Declared in kws_int8_dsp_internal.h for the im2col convolution. The caller checked the DSP kernels'
+ * rq_store. With Helium (KWS_USE_MVE) every row pair takes mac_2x2_mve, any depth, and the
+ * requantisation above (gemm_pairs is not built).
+ * Declared in kws_int8_dsp_internal.h for the im2col convolution. The caller checked the DSP kernels'
  * preconditions (conv_bound_ok over these filters, offset_fits, KWS_ROUNDING_DOUBLE).
  */
 void kws_dsp_conv_gemm(const kws_conv_params *p, const int8_t *x, int32_t rows, int32_t depth, const int8_t *filter,
@@ -432,7 +470,7 @@ void kws_dsp_conv_gemm(const kws_conv_params *p, const int8_t *x, int32_t rows, 
         if (fast) {
             f[0] = rqf_make(p->multipliers[oc], p->shifts[oc], p->output_offset);
             f[1] = rqf_make(p->multipliers[oc1], p->shifts[oc1], p->output_offset);
-#ifndef KWS_DSP_NO_ASM
+#if !defined(KWS_DSP_NO_ASM) && !KWS_USE_MVE
             if (two_oc && depth >= 8 && (depth & 7) == 0 && rows >= 2) {
                 xa = gemm_pairs(xa, &o, w0, depth, out_c, rows >> 1, start0, start1, f);
                 q = rows & ~1; /* an odd last row below */
@@ -447,7 +485,11 @@ void kws_dsp_conv_gemm(const kws_conv_params *p, const int8_t *x, int32_t rows, 
             int32_t acc[4], a0, a1, b0, b1;
             acc[0] = acc[2] = start0;
             acc[1] = acc[3] = start1;
+#if KWS_USE_MVE
+            mac_2x2_mve(xa, dx, w0, dw, depth, acc);
+#else
             mac_2x2(xa, dx, w0, dw, depth, 0, 0, acc);
+#endif
             a0 = acc[0];
             a1 = acc[1];
             b0 = acc[2];

@@ -31,6 +31,16 @@
 #define KWS_USE_DSP 0
 #endif
 
+/* Helium (MVE, integer: the Cortex-M55) besides the DSP extension: the matrix product of the
+ * pointwise and im2col convolutions (kws_dsp_conv_gemm) multiplies 16 int8 pairs an instruction
+ * (VMLADAVA.S8). -DKWS_DSP_NO_MVE builds the DSP-extension code instead (same integers). */
+#if KWS_USE_DSP && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(KWS_DSP_NO_MVE)
+#define KWS_USE_MVE 1
+#include <arm_mve.h>
+#else
+#define KWS_USE_MVE 0
+#endif
+
 /*
  * kws_multiply_by_quantized_multiplier_double, the same function, in fewer instructions:
  *   SRDHM(a, b) = trunc((a*b + nudge) / 2^31) with nudge 2^30 for a*b >= 0, 1 - 2^30 otherwise,
