@@ -2,7 +2,7 @@
 cycles per MFCC frame and per inference on real speech, and the CPU load they mean on a 64 MHz
 nRF52840.
 
-    python benchmarks/bench_pipeline.py [--json benchmarks/results/pipeline.json]
+    python benchmarks/bench_pipeline.py [--board B] [--json J]
 
 For each kernel set (plain C; the DSP extension where built): the image for the shipped DS-CNN-S
 is built for qemu-mps2-an386 and run in QEMU on real Speech Commands clips from ../shared/data
@@ -13,6 +13,11 @@ Cortex-M4 TRM's timings (kws.firmware.cycles), over the first --cycle-seconds cl
 makes a run about ten times slower). The CPU load is computed from the estimated cycles, with
 the bounds of the estimate; flash wait states are not in it (the TRM's timings assume zero wait
 states; the nRF52840 fetches from flash through a cache).
+
+With --board another QEMU board (e.g. qemu-mps3-an547, the Cortex-M55) the same image is built
+for it and measured in instructions only: the cycle estimate models the Cortex-M4 only
+(kws.firmware.cycles.models), so there are no cycles and no CPU load (the nRF52840 is an M4);
+the default --json is then benchmarks/results/pipeline_<board>.json.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ sys.path[:0] = [str(ROOT)]
 from dsp.config import SAMPLE_RATE  # noqa: E402
 from kws.detector import Detector  # noqa: E402
 from kws.detector_config import DetectorConfig  # noqa: E402
-from kws.firmware.cycles import MODEL  # noqa: E402
+from kws.firmware.boards import DEFAULT_BOARD, board_names, get_board  # noqa: E402
+from kws.firmware.cycles import MODEL, models  # noqa: E402
 from kws.firmware.image import build_image  # noqa: E402
 from kws.firmware.run import run_image  # noqa: E402
 from kws.model_file import load_model  # noqa: E402
@@ -57,12 +63,19 @@ def speech(seconds: int) -> tuple[np.ndarray, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "pipeline.json")
+    parser.add_argument("--board", default=DEFAULT_BOARD, choices=board_names(qemu_only=True),
+                        help="the QEMU board (default: %(default)s)")
+    parser.add_argument("--json", type=Path, help="default: benchmarks/results/pipeline.json for the default "
+                                                  "board, pipeline_<board>.json for another")
     parser.add_argument("--seconds", type=int, default=20, help="clips of real speech to run (default 20)")
     parser.add_argument("--kernels", nargs="+", default=["plain", "dsp"])
     parser.add_argument("--cycle-seconds", type=int, default=4,
                         help="clips run again under the execution log for the cycle estimate (default 4)")
     args = parser.parse_args()
+    board = get_board(args.board)
+    json_path = args.json or ROOT / "benchmarks" / "results" / ("pipeline.json" if board.name == DEFAULT_BOARD
+                                                                else f"pipeline_{board.name}.json")
+    cycles = models(board)
     model = load_model()
     config = DetectorConfig()
     audio, source = speech(args.seconds)
@@ -78,7 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kernels in args.kernels:
             try:
-                image = build_image(model, Path(tmp) / kernels, kernels=kernels, detector=config)
+                image = build_image(model, Path(tmp) / kernels, board=board.name, kernels=kernels, detector=config)
             except Exception as error:  # e.g. a kernel set this checkout does not have
                 print(f"{kernels}: not built ({error})", file=sys.stderr)
                 continue
@@ -86,11 +99,7 @@ def main() -> None:
             if [e.to_dict() for e in events] != reference:
                 raise SystemExit(f"{kernels}: the image's scores differ from kws detect's; no figures reported")
             per_frame, per_inference = summary.instructions_per_frame, summary.instructions_per_inference
-            _, traced = run_image(image, model, audio[: SAMPLE_RATE * args.cycle_seconds], cycles=True)
-            frame_cycles = traced.cycles.per_frame(traced.frames)
-            inference_cycles = traced.cycles.per_inference(traced.inferences)
-            load = load_of(frame_cycles.cycles, inference_cycles.cycles)
-            rows.append({
+            row = {
                 "kernels": kernels,
                 "flash": image.flash, "ram": image.ram,
                 "parts": image.record["parts"],
@@ -98,6 +107,18 @@ def main() -> None:
                 "instructions_per_mfcc_frame": round(per_frame),
                 "instructions_per_inference": round(per_inference),
                 "macs_per_instruction": round(DS_CNN_S_MACS / per_inference, 3),
+            }
+            if not cycles:
+                rows.append(row)
+                print(f"{kernels:>6}: flash {image.flash:,} B, RAM {image.ram:,} B, {per_frame:,.0f} instr/frame, "
+                      f"{per_inference:,.0f} instr/inference ({DS_CNN_S_MACS / per_inference:.3f} MACs/instr)")
+                continue
+            _, traced = run_image(image, model, audio[: SAMPLE_RATE * args.cycle_seconds], cycles=True)
+            frame_cycles = traced.cycles.per_frame(traced.frames)
+            inference_cycles = traced.cycles.per_inference(traced.inferences)
+            load = load_of(frame_cycles.cycles, inference_cycles.cycles)
+            rows.append({
+                **row,
                 "cycles_per_mfcc_frame": frame_cycles.cycles,
                 "cycles_per_mfcc_frame_range": [frame_cycles.low, frame_cycles.high],
                 "cycles_per_inference": inference_cycles.cycles,
@@ -117,16 +138,16 @@ def main() -> None:
                   f"CPU load at 64 MHz {100 * load:.1f} %")
     result = {
         "date": date.today().isoformat(),
-        "board": "qemu-mps2-an386 (Cortex-M4F), -O2, QEMU -icount shift=0 (instructions)",
-        "cycle_model": MODEL,
+        "board": f"{board.name} ({' '.join(board.cpu_flags)}), -O2, QEMU -icount shift=0 (instructions)",
+        "cycle_model": MODEL if cycles else f"none: the estimate models the Cortex-M4 only, not {board.core}",
         "audio": f"{len(audio) / SAMPLE_RATE:.1f} s: {source}",
         "inference_every_hops": config.inference_every,
         "inferences_per_second": inferences_per_s,
         "frames_per_second": frames_per_s,
         "rows": rows,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

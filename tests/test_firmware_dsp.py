@@ -374,6 +374,16 @@ def test_specialised_paths_bit_exact(name, shared_build_dir):
     assert_bit_exact(outputs, litert_reference(content, inputs), f"{name}, DSP kernels")
 
 
+def _mismatch(what: str, outputs: np.ndarray, expected: np.ndarray) -> list[str]:
+    """[] where ``outputs`` equal ``expected``, else one line: how many differ, where, what."""
+    if np.array_equal(outputs, expected):
+        return []
+    bad = np.argwhere(outputs != expected)[:5]
+    return [f"{what}: {int(np.sum(outputs != expected))} of {outputs.size} differ, first at "
+            f"{[tuple(int(i) for i in b) for b in bad]}: got {[int(outputs[tuple(b)]) for b in bad]}, "
+            f"expected {[int(expected[tuple(b)]) for b in bad]}"]
+
+
 @needs_toolchain
 def test_random_single_op_models_bit_exact(shared_build_dir):
     """tests/random_models.py's models of the operators with a DSP kernel (and RESHAPE chains)."""
@@ -387,13 +397,7 @@ def test_random_single_op_models_bit_exact(shared_build_dir):
     for m in models:
         image = build_infer(m.tflite, shared_build_dir, kernels="dsp")
         outputs, _ = run_infer(image, m.inputs)
-        expected = litert_reference(m.tflite, m.inputs)
-        if not np.array_equal(outputs, expected):
-            bad = np.argwhere(outputs != expected)
-            failures.append(f"{m.name} ({m.description}): {len(bad)} of {outputs.size} differ, first at "
-                            f"{[tuple(int(i) for i in b) for b in bad[:5]]}: got "
-                            f"{[int(outputs[tuple(b)]) for b in bad[:5]]}, expected "
-                            f"{[int(expected[tuple(b)]) for b in bad[:5]]}")
+        failures += _mismatch(f"{m.name} ({m.description})", outputs, litert_reference(m.tflite, m.inputs))
     assert not failures, "\n".join(failures)
 
 
@@ -410,11 +414,7 @@ def test_random_convolutions_bit_exact(shared_build_dir):
         image = build_infer(m.tflite, shared_build_dir, kernels="dsp")
         kernels.update(kernel for _, kernel in image.model.kernel_calls)
         outputs, _ = run_infer(image, m.inputs)
-        expected = litert_reference(m.tflite, m.inputs)
-        if not np.array_equal(outputs, expected):
-            bad = np.argwhere(outputs != expected)
-            failures.append(f"{m.name} ({m.description}): {len(bad)} of {outputs.size} differ, first at "
-                            f"{[tuple(int(i) for i in b) for b in bad[:5]]}")
+        failures += _mismatch(f"{m.name} ({m.description})", outputs, litert_reference(m.tflite, m.inputs))
     assert not failures, "\n".join(failures)
     assert "kws_conv_im2col_s8_dsp" in kernels, kernels
 
@@ -473,29 +473,19 @@ def test_helium_matrix_product_bit_exact_on_the_m55(tmp_path):
         cases.append((f"random_pointwise_{h}x{w}x{depth}_to_{filters}_stride{stride}_{padding}_{activation}",
                       _conv(filters, 1, strides=stride, padding=padding, activation=activation), (h, w, depth),
                       100 + i))
+    models = [(name, _convert(graph, shape, seed=seed), seed) for name, graph, shape, seed in cases]
+    models += [(f"{m.name} ({m.description})", m.tflite, m.inputs)
+               for m in random_models.random_single_op_models(2055, 6, ("CONV_2D",))]
     failures, kernels, helium = [], set(), []
-    for name, graph, shape, seed in cases:
-        content = _convert(graph, shape, seed=seed)
+    for name, content, inputs in models:
         image = build_infer(content, tmp_path, board=M55, kernels="dsp")
         assert image.warnings == {}
         kernels.update(kernel for _, kernel in image.model.kernel_calls)
         helium.append(_m55_gemm_uses_helium(image))
-        inputs = random_inputs(image.model.input_shape, 3, seed=seed)
+        if isinstance(inputs, int):  # a seed
+            inputs = random_inputs(image.model.input_shape, 3, seed=inputs)
         outputs, _ = run_infer(image, inputs)
-        expected = litert_reference(content, inputs)
-        if not np.array_equal(outputs, expected):
-            bad = np.argwhere(outputs != expected)
-            failures.append(f"{name}: {len(bad)} of {outputs.size} differ, first at "
-                            f"{[tuple(int(i) for i in b) for b in bad[:5]]}")
-    for m in random_models.random_single_op_models(2055, 6, ("CONV_2D",)):
-        image = build_infer(m.tflite, tmp_path, board=M55, kernels="dsp")
-        kernels.update(kernel for _, kernel in image.model.kernel_calls)
-        outputs, _ = run_infer(image, m.inputs)
-        expected = litert_reference(m.tflite, m.inputs)
-        if not np.array_equal(outputs, expected):
-            bad = np.argwhere(outputs != expected)
-            failures.append(f"{m.name} ({m.description}): {len(bad)} of {outputs.size} differ, first at "
-                            f"{[tuple(int(i) for i in b) for b in bad[:5]]}")
+        failures += _mismatch(name, outputs, litert_reference(content, inputs))
     assert not failures, "\n".join(failures)
     assert {"kws_conv_s8_dsp", "kws_conv_im2col_s8_dsp"} <= kernels, kernels
     assert all(helium), "the M55 build's matrix product is not the Helium one"
