@@ -178,17 +178,21 @@ _SCRATCH_KERNELS = {"kws_depthwise_conv_s8": "kws_depthwise_3x3_s8_dsp", "kws_co
 IM2COL_MIN_ROWS = 8
 
 
+#: kws_depthwise_3x3_s8_dsp's plane row stride (words) for planes up to that wide (DW3X3_ROW in C).
+DEPTHWISE_3X3_ROW = 8
+
+
 def depthwise_3x3_scratch(filter_hw: tuple[int, int], depth_multiplier: int, stride: tuple[int, int],
                           dilation: tuple[int, int], out_hw: tuple[int, int]) -> int:
     """Scratch bytes of kws_depthwise_3x3_s8_dsp for a layer it takes, else 0: int16 planes of
-    four channels in row pairs ((ceil(out_h / 2) + 1) x ((out_w - 1) * stride_w + 3) words each),
-    int32 accumulators of one channel (2 ceil(out_h / 2) per column), 3 bytes to align. The same arithmetic as
+    four channels in row pairs (ceil(out_h / 2) + 1 row pairs of max(8, (out_w - 1) * stride_w + 3)
+    words each: 8 is the assembler's fixed row stride), 3 bytes to align. The same arithmetic as
     kws_depthwise_3x3_s8_dsp_scratch_size in C (tests/test_firmware_dsp.py compares them)."""
     if tuple(filter_hw) != (3, 3) or depth_multiplier != 1 or stride[0] != 1 or tuple(dilation) != (1, 1):
         return 0
-    steps = (out_hw[0] + 1) // 2
-    plane_words = (steps + 1) * ((out_hw[1] - 1) * stride[1] + 3)
-    return (4 * plane_words + 2 * steps * out_hw[1]) * 4 + 3
+    pair_rows = (out_hw[0] + 1) // 2 + 1
+    row = max(DEPTHWISE_3X3_ROW, (out_hw[1] - 1) * stride[1] + 3)
+    return 4 * pair_rows * row * 4 + 3
 
 
 def conv_im2col_scratch(filter_shape: tuple[int, int, int], out_pixels: int, free: int) -> int:
