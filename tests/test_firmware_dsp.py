@@ -302,7 +302,7 @@ SHAPES = {
     "depthwise_3x3_8ch_stride2_valid": (_depthwise(3, strides=2, padding="valid"), (9, 7, 8),
                                         ("DEPTHWISE_CONV_2D",)),
     # kws_depthwise_3x3_s8_dsp (3x3, multiplier 1, stride_h 1): channel groups of 4 and their
-    # tails, odd output heights (an unused last accumulator), stride_w 2, VALID, ReLU6's clamp.
+    # tails, odd output heights (a last row alone), stride_w 2, VALID, ReLU6's clamp.
     "depthwise_3x3_1ch_valid": (_depthwise(3, padding="valid"), (6, 4, 1), ("DEPTHWISE_CONV_2D",)),
     "depthwise_3x3_5ch_valid_odd_rows": (_depthwise(3, padding="valid"), (9, 6, 5), ("DEPTHWISE_CONV_2D",)),
     "depthwise_3x3_13ch_stride_w2_relu6": (_depthwise(3, strides=(1, 2), activation="relu6"), (7, 9, 13),
@@ -310,6 +310,10 @@ SHAPES = {
     "depthwise_3x3_16ch_valid_stride_w3": (_depthwise(3, strides=(1, 3), padding="valid"), (5, 11, 16),
                                            ("DEPTHWISE_CONV_2D",)),
     "depthwise_3x3_6ch_one_row": (_depthwise(3), (1, 7, 6), ("DEPTHWISE_CONV_2D",)),
+    # Its assembler (planes up to 8 columns, out.h >= 2, right shifts and int8's whole range) at
+    # stride_w 2 with a channel tail; its C loop on a plane 14 columns wide.
+    "depthwise_3x3_10ch_stride_w2": (_depthwise(3, strides=(1, 2)), (7, 5, 10), ("DEPTHWISE_CONV_2D",)),
+    "depthwise_3x3_9ch_wide": (_depthwise(3), (4, 12, 9), ("DEPTHWISE_CONV_2D",)),
     "depthwise_5x3_12ch_stride2": (_depthwise((5, 3), strides=2), (8, 6, 12), ("DEPTHWISE_CONV_2D",)),
     "depthwise_mult4_3ch": (_depthwise((4, 3), multiplier=4, strides=2), (9, 8, 3), ("DEPTHWISE_CONV_2D",)),
     "depthwise_mult8_1ch": (_depthwise((10, 8), multiplier=8, strides=2), (20, 16, 1), ("DEPTHWISE_CONV_2D",)),
@@ -526,12 +530,8 @@ def test_dsp_source_compiles_cleanly_for(cpu, tmp_path):
         assert result.returncode == 0, f"{source.name}: {result.stderr}"
 
 
-_RQ_APP = r"""
-/* The DSP kernels' requantisation (assembler on a DSP core) against the reference's, on the target. */
-#include <stdio.h>
-
-#include "int8_dsp/kws_int8_dsp_internal.h" /* for the static rq_make / rq_store under test */
-
+#: A 32-bit xorshift generator for the C test apps below (deterministic on every board).
+_XORSHIFT = r"""
 static uint32_t state = 2463534242u;
 
 static uint32_t next(void)
@@ -541,7 +541,35 @@ static uint32_t next(void)
     state ^= state << 5;
     return state;
 }
+"""
 
+
+def _run_on_target(tmp_path, app: str, name: str, kernels: str, flags: tuple[str, ...] = ()):
+    """Build the C test ``app`` with the ``kernels`` set for the default board and run it in QEMU."""
+    from kws.firmware import toolchain
+    from kws.firmware.boards import DEFAULT_BOARD, get_board
+    from kws.firmware.qemu import run_elf
+    from kws.firmware.sources import BOARDS_DIR
+
+    target = get_board(DEFAULT_BOARD)
+    gcc = toolchain.require_toolchain()
+    (tmp_path / f"{name}.c").write_text(app)
+    own = (*toolchain.base_command(gcc, target), "-std=c99", f"-I{SRC}", f"-I{BOARDS_DIR}", *flags)
+    objects = tmp_path / "obj"
+    compiles = [*toolchain.compiles_of(kernel_sources(kernels), objects / "kws", own),
+                toolchain.Compile(tmp_path / f"{name}.c", objects / "app" / f"{name}.o", own),
+                *toolchain.board_compiles(target, objects, own)]
+    linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=tmp_path, name=name)
+    return run_elf(linked.elf, [name], machine=target.qemu_machine, cwd=tmp_path, timeout=120)
+
+
+_RQ_APP = r"""
+/* The DSP kernels' requantisation (assembler on a DSP core) against the reference's, on the target. */
+#include <stdio.h>
+
+#include "int8_dsp/kws_int8_dsp_internal.h" /* for the static rq_make / rq_store under test */
+
+""" + _XORSHIFT + r"""
 int main(void)
 {
     uint32_t i, bad = 0, n = 0, n_fast = 0;
@@ -595,27 +623,109 @@ int main(void)
 """
 
 
+_DW3X3_APP = r"""
+/* kws_depthwise_3x3_s8_dsp against the plain kernel (the reference's integers; LiteRT checks it in
+ * test_firmware_infer.py) on random 3x3 layers, run on the target: the assembler path (right
+ * shifts 1 to 21, int8's whole range, planes up to 8 wide, out.h >= 2), its C fallback (left
+ * shifts, narrower clamps, wider planes, out.h 1) and the refusals (zero points outside int8,
+ * shifts outside [-21, 6], biases past the bound, too little scratch), with guard bytes around
+ * the output. */
+#include <stdio.h>
+#include <string.h>
+
+#include "kws_int8_ops.h"
+#include "kws_int8_ops_dsp.h"
+
+""" + _XORSHIFT + r"""
+static int32_t range(int32_t lo, int32_t hi) { return lo + (int32_t)(next() % (uint32_t)(hi - lo + 1)); }
+
+#define MAX_C 13
+#define GUARD 8
+static int8_t input[2 * 9 * 12 * MAX_C], filter[9 * MAX_C];
+static int8_t got[2 * 9 * 12 * MAX_C + 2 * GUARD], want[2 * 9 * 12 * MAX_C];
+static int32_t bias[MAX_C], multipliers[MAX_C], shifts[MAX_C];
+static uint32_t scratch[1024];
+
+int main(void)
+{
+    int32_t i, k, bad = 0, cases = 0, fast = 0;
+    for (i = 0; i < 900; ++i) {
+        /* mostly planes up to 8 wide (the assembler's), some wider */
+        const int32_t c = range(1, MAX_C), n = range(1, 2), h = range(1, 9), w = (next() & 3u) ? range(1, 7) : range(1, 12);
+        const int32_t stride_w = range(1, 3), kind = range(0, 9);
+        const kws_padding padding = (next() & 1u) ? KWS_PADDING_SAME : KWS_PADDING_VALID;
+        const int32_t zero_in = kind == 9 ? range(128, 300) : range(-128, 127), zero_out = range(-128, 127);
+        const int32_t narrow = kind >= 6 && kind <= 7;
+        const int32_t lo = narrow ? range(-128, 0) : -128, hi = narrow ? range(lo, 127) : 127;
+        kws_conv_params p;
+        const kws_dims in = {n, h, w, c}, f = {1, 3, 3, c};
+        int32_t size, out_size, need, rqf = !narrow && kind != 9;
+        for (k = 0; k < c; ++k) {
+            multipliers[k] = (int32_t)(0x40000000u | (next() & 0x3FFFFFFFu));
+            shifts[k] = kind == 8 ? range(-3, 6) : kind == 5 ? range(-26, 8) : range(-12, -1);
+            if (shifts[k] >= 0 || shifts[k] < -21) rqf = 0;
+            bias[k] = (kind == 4 && k == 0) ? (int32_t)next() : range(-40000, 40000);
+        }
+        for (k = 0; k < 9 * c; ++k) filter[k] = (int8_t)next();
+        if (kws_depthwise_conv_init(&p, in, f, 1, 1, stride_w, 1, 1, padding, zero_in, zero_out, lo, hi, multipliers,
+                                    shifts) != KWS_OK)
+            continue;
+        size = n * h * w * c;
+        out_size = p.output.n * p.output.h * p.output.w * p.output.c;
+        for (k = 0; k < size; ++k) input[k] = (int8_t)next();
+        need = kws_depthwise_3x3_s8_dsp_scratch_size(&p);
+        if (need > (int32_t)sizeof scratch) continue;
+        {
+            const int32_t *b = (next() & 7u) ? bias : NULL;
+            memset(got, 0x5A, sizeof got);
+            kws_depthwise_3x3_s8_dsp(&p, scratch, kind == 3 ? need - 4 : need, input, filter, b, got + GUARD);
+            kws_depthwise_conv_s8(&p, input, filter, b, want);
+        }
+        ++cases;
+        fast += rqf && kind != 3 && kind != 4 && p.output.h >= 2 && (p.output.w - 1) * stride_w + 3 <= 8;
+        for (k = 0; k < GUARD; ++k)
+            if (got[k] != 0x5A || got[GUARD + out_size + k] != 0x5A) {
+                if (bad < 10) printf("case %ld: a write outside the output\n", (long)i);
+                ++bad;
+                break;
+            }
+        for (k = 0; k < out_size; ++k)
+            if (got[GUARD + k] != want[k]) {
+                if (bad < 10)
+                    printf("case %ld (c %ld n %ld h %ld w %ld stride_w %ld pad %d kind %ld): element %ld got %d "
+                           "expected %d\n", (long)i, (long)c, (long)n, (long)h, (long)w, (long)stride_w, (int)padding,
+                           (long)kind, (long)k, got[GUARD + k], want[k]);
+                ++bad;
+                break;
+            }
+    }
+    printf("cases %ld assembler-path %ld mismatches %ld dsp %d\n", (long)cases, (long)fast, (long)bad,
+           kws_dsp_enabled());
+    return bad != 0;
+}
+"""
+
+
+@needs_toolchain
+@pytest.mark.parametrize("asm", [True, False], ids=["assembler", "no_assembler"])
+def test_depthwise_3x3_random_layers_on_the_target(tmp_path, asm):
+    """kws_depthwise_3x3_s8_dsp equals the plain kernel on random 3x3 layers (1-13 channels,
+    one or two batches, 1-9 x 1-12 inputs, stride_w 1-3, SAME / VALID, left and right shifts,
+    clamps, refusals), writing nothing outside its output; with the assembler and without it."""
+    result = _run_on_target(tmp_path, _DW3X3_APP, "dw3x3_check", "dsp", () if asm else ("-DKWS_DSP_NO_ASM",))
+    assert " mismatches 0 dsp 1" in result.stdout, result.stdout + result.stderr
+    assert int(result.stdout.split("cases ")[1].split()[0]) > 600, result.stdout
+    assert int(result.stdout.split("assembler-path ")[1].split()[0]) > 150, result.stdout
+    assert result.returncode == 0
+
+
 @needs_toolchain
 def test_requantisation_assembler_on_the_target(tmp_path):
     """rq_store (the assembler requantisation the convolutions use) equals the reference's
     requantisation, offset and clamp on random cases within its precondition
     (|acc| < 2^(30 - left shift)), run in QEMU; so does kws_rqf's folded form (right shifts 1 to
     21, int8's whole range), what the matrix product and the 3x3 depthwise kernel use."""
-    from kws.firmware import toolchain
-    from kws.firmware.boards import DEFAULT_BOARD, get_board
-    from kws.firmware.qemu import run_elf
-    from kws.firmware.sources import BOARDS_DIR
-
-    target = get_board(DEFAULT_BOARD)
-    gcc = toolchain.require_toolchain()
-    (tmp_path / "rq_check.c").write_text(_RQ_APP)
-    own = (*toolchain.base_command(gcc, target), "-std=c99", f"-I{SRC}", f"-I{BOARDS_DIR}")
-    objects = tmp_path / "obj"
-    compiles = [*toolchain.compiles_of(kernel_sources("plain"), objects / "kws", own),
-                toolchain.Compile(tmp_path / "rq_check.c", objects / "app" / "rq_check.o", own),
-                *toolchain.board_compiles(target, objects, own)]
-    linked = toolchain.compile_and_link(compiles, gcc=gcc, target=target, out_dir=tmp_path, name="rq_check")
-    result = run_elf(linked.elf, ["rq_check"], machine=target.qemu_machine, cwd=tmp_path, timeout=120)
+    result = _run_on_target(tmp_path, _RQ_APP, "rq_check", "plain")
     assert " mismatches 0 dsp 1" in result.stdout, result.stdout + result.stderr
     assert int(result.stdout.split("checked ")[1].split()[0]) > 150_000, result.stdout
     assert int(result.stdout.split("folded form ")[1].split(")")[0]) > 50_000, result.stdout
