@@ -65,9 +65,9 @@ int kws_avg_pool_s8_dsp(const kws_pool_params *p, const int8_t *input, int8_t *o
 
 /*
  * DEPTHWISE_CONV_2D 3x3, depth multiplier 1, stride_h 1, dilation 1 (DS-CNN's depthwise layers),
- * with scratch the caller owns: int16 planes of four channels (the input plus its offset, padding
- * as zeros) and one output column of int32 accumulators, so that SMLAD takes two vertically
- * adjacent taps of a channel per instruction (src/int8_dsp/kws_depthwise_3x3_s8_dsp.c says how).
+ * with scratch the caller owns: int16 planes of four channels (the input, padding as its zero
+ * point), so that SMLAD takes two vertically adjacent taps of a channel per instruction and each
+ * output is requantised as soon as it is summed (src/int8_dsp/kws_depthwise_3x3_s8_dsp.c says how).
  * kws_depthwise_3x3_s8_dsp_scratch_size gives the bytes for p (no alignment needed), 0 for a shape
  * this kernel does not take. Any shape, too little scratch or a layer outside its preconditions
  * runs on kws_depthwise_conv_s8_dsp: the same integers whichever runs.
