@@ -2,9 +2,11 @@
 instruction counts on the other QEMU boards (--board; e.g. the Cortex-M55 of qemu-mps3-an547).
 
     python benchmarks/bench_firmware.py [--board B] [--json J]
+    python benchmarks/bench_firmware.py --random-models [--seed S] [--board B] [--json J]
 
 The default --json is benchmarks/results/firmware.json for the default board (qemu-mps2-an386),
-benchmarks/results/firmware_<board>.json for another.
+benchmarks/results/firmware_<board>.json for another; with --random-models
+benchmarks/results/firmware_random.json (firmware_random_<board>.json).
 
 QEMU runs with -icount shift=0 and the board reads SysTick, so the board's counts are
 instructions (resolution 40), not cycles; they are deterministic. Cycles are estimated from
@@ -19,7 +21,14 @@ branch refill P=2, with low/high bounds). Measured:
   estimated cycle;
 * instructions per operator of one inference (a build with KWS_PROFILE), plain and DSP, and
   each layer's instructions, estimated cycles and MACs from the execution log (the plain build);
-* the inference images' sizes.
+* the inference images' sizes;
+* with --random-models, instead of all that: the seeded random models of
+  benchmarks/firmware_random_models.py (two small networks, single layers of odd shapes that
+  take the slower paths), plain and DSP: instructions per inference, estimated cycles of the
+  first, per layer with MACs, the kernel called and what it called (a DSP kernel's fallback).
+
+Every model's outputs, plain and DSP, must equal LiteRT BUILTIN_REF's to 0 LSB on the inputs
+measured, or the benchmark stops without figures for it.
 
 The cycle estimate models the Cortex-M4 only (kws.firmware.cycles.models): on another core
 (the Cortex-M7 and M55 issue two instructions a cycle in part, the M55 runs Helium in beats)
@@ -45,12 +54,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from dsp import MfccConfig  # noqa: E402
 from kws.firmware.boards import DEFAULT_BOARD, board_names, get_board  # noqa: E402
 from kws.firmware.cycles import MODEL, CycleEstimate, models, profile_elf  # noqa: E402
-from kws.firmware.infer import build_infer, profile_infer, run_infer  # noqa: E402
+from kws.firmware.infer import INVOKE, build_infer, profile_infer, run_infer  # noqa: E402
 from kws.firmware.mfcc_dump import APP as MFCC_DUMP, build_mfcc_dump, run_mfcc_dump  # noqa: E402
 from kws.firmware.qemu import run_elf  # noqa: E402
 from kws.firmware.sources import KERNELS  # noqa: E402
 from kws.firmware.tflite_graph import read_graph  # noqa: E402
 from kws.model_file import load_model  # noqa: E402
+
+from firmware_helpers import litert_reference, random_inputs  # noqa: E402  (tests/)
 
 DS_CNN_S_MACS = 2_656_768
 #: micro_speech: DEPTHWISE_CONV_2D 10x8, multiplier 8, stride 2 (49x40x1 -> 25x20x8: 320,000)
@@ -90,15 +101,22 @@ def _figures(estimate: CycleEstimate, calls: int, cycles: bool) -> dict:
     return figures if cycles else {"instructions": figures["instructions"]}
 
 
+def _callees(profile, frame) -> list[str]:
+    """The functions ``frame`` called directly (a DSP kernel's fallback to the plain one shows here)."""
+    names = (path[i + 1][0] for path in profile.trace.contexts for i, key in enumerate(path[:-1]) if key == frame)
+    return list(dict.fromkeys(names))
+
+
 def per_layer(image, inputs: np.ndarray, macs: dict[int, int], cycles: bool) -> tuple[dict, list[dict]]:
     """One inference under the execution log: its estimate, and each kernel call's (instructions
-    only without ``cycles``)."""
+    only without ``cycles``), with the functions each kernel call called."""
     profiled = profile_infer(image, inputs[:1])
     whole = profiled.cycles[0]
     layers = []
-    for layer in profiled.layers:
+    for frame, layer in zip(profiled.profile.children(INVOKE), profiled.layers):
         n = macs.get(layer.op, 0)
-        row = {"op": layer.op, "kernel": layer.kernel, **_figures(layer.estimate, layer.calls, cycles), "macs": n,
+        row = {"op": layer.op, "kernel": layer.kernel, "called": _callees(profiled.profile, frame),
+               **_figures(layer.estimate, layer.calls, cycles), "macs": n,
                "macs_per_instruction": _ratio(n, round(layer.estimate.instructions / max(layer.calls, 1)))}
         if cycles:
             row["macs_per_cycle"] = _ratio(n, round(layer.estimate.cycles / max(layer.calls, 1)))
@@ -106,12 +124,15 @@ def per_layer(image, inputs: np.ndarray, macs: dict[int, int], cycles: bool) -> 
     return (whole.to_dict() if cycles else {"instructions": whole.instructions}), layers
 
 
-def measure(content: bytes, macs: int | None, out_dir: Path, inputs_per_run: int, rng, board) -> dict:
+def measure(content: bytes, macs: int | None, out_dir: Path, inputs_per_run: int, rng, board, *,
+            inputs: np.ndarray | None = None, operator_builds: bool = True, label: str | None = None) -> dict:
     """Plain vs DSP kernels on one model: instructions per inference, MACs per instruction and
-    (where ``board``'s core is modelled) per estimated cycle, per op."""
+    (where ``board``'s core is modelled) per estimated cycle, per layer; per op from a
+    ``KWS_PROFILE`` build too where ``operator_builds``. ``inputs``: else ``inputs_per_run`` uniform
+    ones from ``rng``. Refuses (SystemExit) where an image's outputs differ from LiteRT
+    BUILTIN_REF's by any LSB."""
     cycles = models(board)
     result: dict = {}
-    inputs = None
     layer_macs = op_macs(content)
     for kernels in KERNELS:
         image = build_infer(content, out_dir / kernels, board=board.name, kernels=kernels)
@@ -129,13 +150,20 @@ def measure(content: bytes, macs: int | None, out_dir: Path, inputs_per_run: int
             entry["macs_per_instruction"] = macs / median
             if cycles:
                 entry["macs_per_cycle"] = macs / first["cycles"]
-        profiled = build_infer(content, out_dir / f"{kernels}_profile", board=board.name, kernels=kernels,
-                               profile=True)
-        entry["per_op"] = per_op(profiled, inputs)
+        entry["kernels"] = [kernel for _, kernel in image.model.kernel_calls]
+        if operator_builds:
+            profiled = build_infer(content, out_dir / f"{kernels}_profile", board=board.name, kernels=kernels,
+                                   profile=True)
+            entry["per_op"] = per_op(profiled, inputs)
         result[kernels] = (entry, outputs)
-    plain, dsp = result["plain"][1], result["dsp"][1]
-    if not np.array_equal(plain, dsp):
-        raise SystemExit("the DSP kernels' outputs differ from the plain ones")
+    expected = litert_reference(content, inputs)
+    for kernels, (_, outputs) in result.items():
+        if not np.array_equal(outputs, expected):
+            bad = np.argwhere(outputs != expected)[:5]
+            raise SystemExit(f"{label or out_dir.name}, {kernels} kernels: {int(np.sum(outputs != expected))} of "
+                             f"{outputs.size} outputs differ from LiteRT BUILTIN_REF, first at "
+                             f"{[tuple(int(i) for i in b) for b in bad]}: got {[int(outputs[tuple(b)]) for b in bad]}, "
+                             f"expected {[int(expected[tuple(b)]) for b in bad]}; no figures for it")
     out = {k: v[0] for k, v in result.items()}
     out["speedup"] = out["plain"]["instructions_per_inference_median"] / out["dsp"]["instructions_per_inference_median"]
     return out
@@ -158,15 +186,44 @@ def frontend_cycles(build, samples: np.ndarray, root: str = "kws_frontend_proces
             "by_function": {name: _figures(e, frames, cycles) for name, e in stages.items()}}
 
 
+def measure_random(board, seed: int, work: Path) -> dict:
+    """``measure`` on each of firmware_random_models' models (the plain and DSP builds in one
+    folder each, shared: only the model's C recompiles), on 5 uniform inputs and the three
+    constant ones (tests/firmware_helpers.random_inputs)."""
+    from firmware_random_models import random_models
+
+    results = {}
+    for i, (spec, content) in enumerate(random_models(seed)):
+        layer_macs = op_macs(content)
+        macs = sum(layer_macs.values())
+        inputs = random_inputs(read_graph(content).input.shape, 5, seed + i)
+        entry = measure(content, macs or None, work, len(inputs), None, board, inputs=inputs,
+                        operator_builds=False, label=spec.name)
+        results[spec.name] = {"description": spec.description, "ops": list(spec.ops), "macs": macs,
+                              "inputs": len(inputs), **entry}
+        print(f"{spec.name}: plain {entry['plain']['instructions_per_inference_median']:,}, dsp "
+              f"{entry['dsp']['instructions_per_inference_median']:,} instructions; outputs = LiteRT BUILTIN_REF",
+              file=sys.stderr)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--board", default=DEFAULT_BOARD, choices=board_names(qemu_only=True),
                         help="the QEMU board (default: %(default)s)")
     parser.add_argument("--json", type=Path, help="default: benchmarks/results/firmware.json for the default "
                                                   "board, firmware_<board>.json for another")
+    parser.add_argument("--random-models", action="store_true",
+                        help="instead: the seeded random models of benchmarks/firmware_random_models.py "
+                             "(default --json: results/firmware_random.json, firmware_random_<board>.json)")
+    parser.add_argument("--seed", type=int, default=None, help="with --random-models: the first model's seed "
+                                                               "(default: firmware_random_models.SEED)")
     args = parser.parse_args()
     board = get_board(args.board)
     results_dir = ROOT / "benchmarks" / "results"
+    if args.random_models:
+        main_random(args, board, results_dir)
+        return
     json_path = args.json or results_dir / ("firmware.json" if board.name == DEFAULT_BOARD
                                             else f"firmware_{board.name}.json")
     cycles = models(board)
@@ -179,11 +236,7 @@ def main() -> None:
         model = load_model()
         ds_cnn = measure(model.tflite, DS_CNN_S_MACS, Path(tmp) / "ds_cnn_s", 5, rng, board)
         results = {
-            "date": date.today().isoformat(),
-            "machine": platform.node() or "unknown",
-            "board": f"{board.name} ({' '.join(board.cpu_flags)}), -O2; plain C or DSP extension (SXTB16/SMLAD)",
-            "cycle_model": MODEL if cycles else f"none: the estimate models the Cortex-M4 only, not {board.core}; "
-                                                "instructions (QEMU -icount) only",
+            **_run_facts(board),
             "mfcc_instructions_per_frame_median": int(np.median(per_frame)),
             "mfcc_cycles_per_frame" if cycles else "mfcc_per_frame": mfcc_cycles,
             # The plain build's figures under their original keys.
@@ -199,6 +252,34 @@ def main() -> None:
             results["micro_speech_instructions_per_inference_median"] = \
                 other["plain"]["instructions_per_inference_median"]
             results["micro_speech"] = other
+    _write(json_path, results)
+
+
+def main_random(args, board, results_dir: Path) -> None:
+    from firmware_random_models import SEED
+
+    seed = SEED if args.seed is None else args.seed
+    json_path = args.json or results_dir / ("firmware_random.json" if board.name == DEFAULT_BOARD
+                                            else f"firmware_random_{board.name}.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        measured = measure_random(board, seed, Path(tmp) / "random")
+    _write(json_path, {**_run_facts(board), "seed": seed,
+                       "check": "every model's outputs, plain and DSP, equal LiteRT BUILTIN_REF (0 LSB) on all its "
+                                "inputs", "models": measured})
+
+
+def _run_facts(board) -> dict:
+    """When, where and how a run measured."""
+    return {
+        "date": date.today().isoformat(),
+        "machine": platform.node() or "unknown",
+        "board": f"{board.name} ({' '.join(board.cpu_flags)}), -O2; plain C or DSP extension (SXTB16/SMLAD)",
+        "cycle_model": MODEL if models(board) else f"none: the estimate models the Cortex-M4 only, not {board.core}; "
+                                                   "instructions (QEMU -icount) only",
+    }
+
+
+def _write(json_path: Path, results: dict) -> None:
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
