@@ -133,9 +133,9 @@ def check_export_out(run_dir: Path, out: Path) -> None:
 
 def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Convert a run's best weights to an int8 kws model; returns the stage accuracies."""
-    from .model.dscnn import ARCHITECTURES, count_macs
+    from .model.dscnn import count_macs
     from .model.export import convert_float, convert_int8, export_model, op_names
-    from .training import evaluate_keras, load_run_model
+    from .training import evaluate_keras, load_run_model, model_architecture
 
     run_dir = Path(run_dir)
     out = Path(out) if out is not None else run_dir / "model.json"
@@ -151,7 +151,8 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
         raise KwsError(f"{run_dir} is not a finished training run ({error})") from None
     rule = InputRule.from_dict(metrics["input_rule"])
     spec = InputSpec(config.mfcc, config.clip_samples)
-    fixed = export_model(model, ARCHITECTURES[config.architecture], spec.window_shape, len(LABELS))
+    architecture = model_architecture(config)
+    fixed = export_model(model, architecture, spec.window_shape, len(LABELS))
     log("converting to TFLite float and int8 ...")
     tflite_float = convert_float(fixed)
     tflite_int8 = convert_int8(fixed, calibration, rule)
@@ -163,7 +164,7 @@ def export_run(run_dir: Path, out: Path | None = None, *, log: Callable[[str], N
     in_memory = new_model(
         out, tflite_int8, name=out.stem if out.name != "model.json" else run_dir.name, labels=LABELS, input=spec,
         input_rule=rule, credits=data_credits(config.data),
-        architecture={"name": config.architecture, **ARCHITECTURES[config.architecture].to_dict(),
+        architecture={"name": config.architecture, **architecture.to_dict(),
                       "parameters": int(model.count_params()), "macs": count_macs(model),
                       "ops": op_names(tflite_int8)},
         training={"run": run_dir.name, "config": config.to_dict(), "distilled_from": describe_teacher(config.teacher),

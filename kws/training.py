@@ -77,6 +77,11 @@ class TrainConfig:
     # validation_percent is the share of the other speakers that picks the best epoch
     folds: int = 0
     fold: int = 0
+    # structured pruning (kws.model.prune): after the epochs, keep this many channels in every
+    # block and fine-tune for prune_epochs more (0: a third of the epochs); the run's model is
+    # the pruned one. 0: no pruning
+    prune_to: int = 0
+    prune_epochs: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     mfcc: MfccConfig = field(default_factory=MfccConfig)
 
@@ -88,7 +93,8 @@ class TrainConfig:
         if not self.folds:
             # Without folds the config (and so every run and model file) reads as it did before them.
             del values["folds"], values["fold"]
-        for newer, default in (("teacher_cross_fit", 0), ("filter_synthetic", False), ("teacher_hears", "augmented")):
+        for newer, default in (("teacher_cross_fit", 0), ("filter_synthetic", False), ("teacher_hears", "augmented"),
+                               ("prune_to", 0), ("prune_epochs", 0)):
             if values[newer] == default:
                 del values[newer]  # likewise
         return values
@@ -300,6 +306,8 @@ def check_ranges(config: TrainConfig) -> None:
     whole("calibration_clips", config.calibration_clips, low=1)
     whole("max_clips_per_label", config.max_clips_per_label, low=0)
     whole("--teacher-cross-fit", config.teacher_cross_fit, low=0)
+    whole("--prune-to", config.prune_to, low=0)
+    whole("--prune-epochs", config.prune_epochs, low=0)
     finite("--learning-rate", config.learning_rate, above=0)
     finite("final_learning_rate", config.final_learning_rate, above=0)
     finite("--validation-percent", config.validation_percent, low=0, below=100)
@@ -308,6 +316,25 @@ def check_ranges(config: TrainConfig) -> None:
     finite("--temperature", config.temperature, above=0)
     finite("--alpha", config.alpha, low=0, high=1)
     finite("--mixup", config.mixup, low=0)
+
+
+def check_prune(config: TrainConfig) -> None:
+    """Refuse a pruning that cannot work (a width the architecture does not exceed), before
+    anything is written."""
+    from .model.dscnn import ARCHITECTURES
+
+    if config.prune_epochs and not config.prune_to:
+        raise KwsError("--prune-epochs needs --prune-to WIDTH")
+    if config.prune_to and config.architecture in ARCHITECTURES:
+        width = ARCHITECTURES[config.architecture].channels
+        if not 1 <= config.prune_to < width:
+            raise KwsError(f"--prune-to must be 1 to {width - 1} (narrower than {config.architecture}'s "
+                           f"{width} channels), not {config.prune_to}")
+
+
+def prune_epochs(config: TrainConfig) -> int:
+    """The fine-tuning epochs of a pruned run: ``prune_epochs``, or a third of ``epochs``."""
+    return config.prune_epochs or max(1, round(config.epochs / 3))
 
 
 #: ``TrainConfig.teacher_hears`` choices.
@@ -420,12 +447,24 @@ def mfcc_q15_clips(clips: np.ndarray, config: MfccConfig) -> np.ndarray:
 # ----------------------------------------------------------------------------- the recipe
 
 
-def build_student(config: TrainConfig):
-    from .model.dscnn import ARCHITECTURES, build_dscnn
+def model_architecture(config: TrainConfig, *, pruned: bool = True):
+    """The DsCnnConfig of the run's model: its architecture, narrowed to ``prune_to`` channels
+    when pruned (``pruned=False``: the width it trains at before pruning)."""
+    from dataclasses import replace
+
+    from .model.dscnn import ARCHITECTURES
 
     if config.architecture not in ARCHITECTURES:
         raise KwsError(f"unknown architecture {config.architecture!r}; choose from {', '.join(ARCHITECTURES)}")
-    return build_dscnn(config.mfcc.window_shape(config.clip_samples), len(LABELS), ARCHITECTURES[config.architecture])
+    architecture = ARCHITECTURES[config.architecture]
+    return replace(architecture, channels=config.prune_to) if pruned and config.prune_to else architecture
+
+
+def build_student(config: TrainConfig, *, pruned: bool = True):
+    from .model.dscnn import build_dscnn
+
+    return build_dscnn(config.mfcc.window_shape(config.clip_samples), len(LABELS),
+                       model_architecture(config, pruned=pruned))
 
 
 def load_run_model(run_dir: Path, *, best: bool = True):
@@ -637,6 +676,7 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
     check_ranges(config)
     check_folds(config)
     check_teacher(config)
+    check_prune(config)
     uses_embedding = config.teacher == EMBEDDING or config.filter_synthetic  # to teach, or only to filter
     if uses_embedding:
         from .teachers.embedding import load_model_files
@@ -686,43 +726,76 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         audio_teacher = None  # it only filtered
     with strategy.scope():
         teacher = load_teacher(config) if config.teacher and audio_teacher is None else None
-        student = build_student(config)
-    loop = Loop(student, schedule, teacher=teacher, strategy=strategy, teacher_logits=audio_teacher is not None,
-                distillation=Distillation(temperature=config.temperature, alpha=config.alpha, mixup=config.mixup))
-
-    history: list[dict[str, Any]] = []
-    start_epoch = 0
-    best = BestWeights(run_dir / "best.weights.npz")
-    checkpoint = run_dir / "checkpoint.npz"
-    if checkpoint.exists():
-        start_epoch, history, scalars = loop.resume(checkpoint)
-        best.best = scalars["best_accuracy"]
-        log(f"resuming {run_dir} after epoch {start_epoch}")
-
+    distillation = Distillation(temperature=config.temperature, alpha=config.alpha, mixup=config.mixup)
     val_inputs = data.rule.model_input(data.val_features)
-
-    def validate(_epoch: int, _labels: np.ndarray) -> dict[str, float]:
-        val_accuracy, _ = evaluate_keras(student, val_inputs, data.val_labels)
-        return {"val_accuracy": val_accuracy, "learning_rate": loop.current_learning_rate()}
-
-    def save(_epoch: int, history: list[dict[str, Any]]) -> None:
-        best.offer(student, history[-1]["val_accuracy"])
-        loop.save_checkpoint(checkpoint, history, best_accuracy=best.best)
-        _write_history(run_dir / "history.csv", history)
-
     # epoch_data is looked up when called: the resume test interrupts a run through it.
     label_audio = _labeller(audio_teacher) if audio_teacher is not None else None
     if label_audio is not None and config.teacher_hears == "clean":
         label_audio = _clean_labeller(label_audio, data)
-    history = loop.run(lambda epoch: epoch_data(data, config, epoch, teacher=label_audio), start=start_epoch,
-                       history=history,
-                       evaluate=validate, after_epoch=save, progress=progress)
+
+    def phase(student, schedule: Schedule, prefix: str, first_epoch: int, desc: str) -> list[dict[str, Any]]:
+        """Train ``student`` (or resume it from ``{prefix}checkpoint.npz``), keeping its best
+        epoch's weights in ``{prefix}best.weights.npz``; its epochs draw data from
+        ``first_epoch`` on, so a later phase sees fresh draws."""
+        loop = Loop(student, schedule, teacher=teacher, strategy=strategy, teacher_logits=audio_teacher is not None,
+                    distillation=distillation)
+        history: list[dict[str, Any]] = []
+        start_epoch = 0
+        best = BestWeights(run_dir / f"{prefix}best.weights.npz")
+        checkpoint = run_dir / f"{prefix}checkpoint.npz"
+        if checkpoint.exists():
+            start_epoch, history, scalars = loop.resume(checkpoint)
+            best.best = scalars["best_accuracy"]
+            if start_epoch < schedule.epochs:
+                log(f"resuming {run_dir} ({desc}) after epoch {start_epoch}")
+
+        def validate(_epoch: int, _labels: np.ndarray) -> dict[str, float]:
+            val_accuracy, _ = evaluate_keras(student, val_inputs, data.val_labels)
+            return {"val_accuracy": val_accuracy, "learning_rate": loop.current_learning_rate()}
+
+        def save(_epoch: int, history: list[dict[str, Any]]) -> None:
+            best.offer(student, history[-1]["val_accuracy"])
+            loop.save_checkpoint(checkpoint, history, best_accuracy=best.best)
+            _write_history(run_dir / f"{prefix}history.csv", history)
+
+        return loop.run(lambda epoch: epoch_data(data, config, first_epoch + epoch, teacher=label_audio),
+                        start=start_epoch, history=history, evaluate=validate, after_epoch=save, progress=progress,
+                        desc=desc)
+
+    if config.prune_to and not (run_dir / "checkpoint.npz").exists():
+        # The full-width model trains first (its files named wide.*), then its best epoch is pruned;
+        # once fine-tuning has a checkpoint, a resumed run goes straight back to it.
+        from .model.prune import prune_dscnn
+
+        with strategy.scope():
+            wide = build_student(config, pruned=False)
+        phase(wide, schedule, "wide.", 0, "training")
+        with damage_said(run_dir / "wide.best.weights.npz"):
+            wide.set_weights(load_weights(run_dir / "wide.best.weights.npz"))
+        with strategy.scope():
+            student = prune_dscnn(wide, model_architecture(config, pruned=False), config.prune_to)
+        log(f"pruned to {config.prune_to} channels a block; fine-tuning for {prune_epochs(config)} epochs")
+    else:
+        with strategy.scope():
+            student = build_student(config)
+    if config.prune_to:
+        from dataclasses import replace as replace_schedule
+
+        # The same schedule over the fine-tuning epochs, on epochs of data the wide phase never drew.
+        history = phase(student, replace_schedule(schedule, epochs=prune_epochs(config)), "", config.epochs,
+                        "fine-tuning")
+    else:
+        history = phase(student, schedule, "", 0, "training")
 
     best_model, _ = load_run_model(run_dir)
     val_accuracy, predicted = evaluate_keras(best_model, val_inputs, data.val_labels)
+    from .model.dscnn import count_macs
+
     metrics = {
         "architecture": config.architecture,
         "parameters": int(best_model.count_params()),
+        "macs": count_macs(best_model),
+        **(_pruning_metrics(config, run_dir, val_inputs, data.val_labels) if config.prune_to else {}),
         "distilled_from": describe_teacher(config.teacher),
         **teacher_metrics,
         "best_epoch": int(np.argmax([r["val_accuracy"] for r in history]) + 1) if len(data.val_labels) else config.epochs,
@@ -748,6 +821,31 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
         plot_confusion(data.val_labels, predicted, LABELS, run_dir / "confusion.png",
                        title=f"{config.architecture}, validation accuracy {val_accuracy:.3f}")
     return metrics
+
+
+def _pruning_metrics(config: TrainConfig, run_dir: Path, val_inputs: np.ndarray,
+                     val_labels: np.ndarray) -> dict[str, Any]:
+    """What pruning took and gave: the wide model's best epoch against the pruned one before
+    fine-tuning (the fine-tuned one is the run's own accuracy)."""
+    from .model.dscnn import count_macs
+    from .model.prune import prune_dscnn
+
+    architecture = model_architecture(config, pruned=False)
+    wide = build_student(config, pruned=False)
+    with damage_said(run_dir / "wide.best.weights.npz"):
+        wide.set_weights(load_weights(run_dir / "wide.best.weights.npz"))
+    pruned = prune_dscnn(wide, architecture, config.prune_to)
+    wide_history = list(csv.DictReader(io.StringIO((run_dir / "wide.history.csv").read_text())))
+    result = {"pruned": {
+        "from_channels": architecture.channels, "to_channels": config.prune_to,
+        "fine_tuning_epochs": prune_epochs(config),
+        "wide_parameters": int(wide.count_params()), "wide_macs": count_macs(wide),
+        "wide_best_epoch": (int(np.argmax([float(r["val_accuracy"]) for r in wide_history]) + 1)
+                            if len(val_labels) else config.epochs),
+        "wide_keras_float_val_accuracy": evaluate_keras(wide, val_inputs, val_labels)[0],
+        "before_fine_tuning_keras_float_val_accuracy": evaluate_keras(pruned, val_inputs, val_labels)[0],
+    }}
+    return result
 
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:

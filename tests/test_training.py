@@ -145,6 +145,14 @@ def test_refused_data_leaves_no_run_that_blocks_the_retry(corpus, tmp_path, caps
     ("distill", ["--teacher", "runs/t", "--alpha", "1.5"], "--alpha must be 0 to 1"),
     ("distill", ["--teacher", "runs/t", "--temperature", "0"], "--temperature must be positive"),
     ("distill", ["--teacher", "runs/t", "--mixup", "-1"], "--mixup must be 0 or more"),
+    ("train", ["--prune-to", "0"], "--prune-to: must be at least 1, not 0"),
+    ("train", ["--prune-to", "-8"], "--prune-to: must be at least 1, not -8"),
+    ("train", ["--prune-to", "nan"], "--prune-to: not a whole number"),
+    ("train", ["--prune-to", "64"], "--prune-to must be 1 to 63 (narrower than ds-cnn-s's 64 channels), not 64"),
+    ("train", ["--prune-to", "96"], "--prune-to must be 1 to 63"),
+    ("train", ["--prune-to", "32", "--prune-epochs", "0"], "--prune-epochs: must be at least 1, not 0"),
+    ("train", ["--prune-epochs", "2"], "--prune-epochs needs --prune-to WIDTH"),
+    ("distill", ["--teacher", "runs/t", "--prune-to", "64"], "--prune-to must be 1 to 63"),
 ])
 def test_numbers_a_run_cannot_use_are_refused(corpus, tmp_path, capsys, command, flags, says):
     code = main([command, "--quick", *flags, "--data", str(corpus), "--run", str(tmp_path / "run")])
@@ -173,9 +181,14 @@ def test_impossible_folds_are_refused(corpus, tmp_path, capsys, flags):
 
 
 def test_exported_model_is_int8_batch1_in_the_firmware_op_set(quick_run):
+    _check_int8_export(quick_run[1])
+
+
+def _check_int8_export(model_path: Path):
+    """The exported model's int8 contract: the firmware's ops, batch 1, the input rule's scale;
+    returns the loaded model."""
     from kws.model_file import load_model
 
-    _, model_path = quick_run
     model = load_model(model_path)
     assert set(model.architecture["ops"]) <= FIRMWARE_OPS
     assert model.input_quantization.zero_point == 0
@@ -191,6 +204,36 @@ def test_exported_model_is_int8_batch1_in_the_firmware_op_set(quick_run):
     detail = interpreter.get_input_details()[0]
     assert tuple(detail["shape"]) == (1, 49, 10, 1) and detail["dtype"] == np.int8
     assert interpreter.get_output_details()[0]["dtype"] == np.int8
+    return model
+
+
+def test_pruned_run_exports_the_narrower_model(corpus, tmp_path, capsys):
+    """--prune-to: the full width trains, its best epoch is pruned and fine-tuned, and the run's
+    model (exported to int8 like any) is the pruned one."""
+    run_dir, model_path = tmp_path / "run", tmp_path / "pruned.json"
+    assert main(["train", "--quick", "--prune-to", "24", "--data", str(corpus), "--run", str(run_dir),
+                 "--export", str(model_path), "--validation-percent", "34", "--cache", str(tmp_path / "cache"),
+                 "--no-progress"]) == 0
+    assert "pruned to 24 channels" in capsys.readouterr().out
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["prune_to"] == 24 and "prune_epochs" not in config
+    assert len((run_dir / "wide.history.csv").read_text().splitlines()) == 1 + 3  # the quick epochs
+    assert len((run_dir / "history.csv").read_text().splitlines()) == 1 + 1  # a third of them, fine-tuning
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    pruned = metrics["pruned"]
+    assert (pruned["from_channels"], pruned["to_channels"], pruned["fine_tuning_epochs"]) == (64, 24, 1)
+    assert metrics["macs"] < pruned["wide_macs"] and metrics["parameters"] < pruned["wide_parameters"]
+    for accuracy in ("wide_keras_float_val_accuracy", "before_fine_tuning_keras_float_val_accuracy"):
+        assert 0.0 <= pruned[accuracy] <= 1.0
+    model = _check_int8_export(model_path)
+    assert model.architecture["channels"] == 24 and model.architecture["macs"] == metrics["macs"]
+    assert model.training["config"]["prune_to"] == 24
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model.tflite)
+    interpreter.allocate_tensors()
+    widths = {tuple(t["shape"])[-1] for t in interpreter.get_tensor_details() if len(t["shape"]) == 4}
+    assert 24 in widths and 64 not in widths
 
 
 def test_student_size_is_hello_edge_ds_cnn_s(quick_run):
@@ -382,6 +425,34 @@ def test_interrupted_run_resumes(corpus, tmp_path, monkeypatch, capsys):
     assert "resuming" in capsys.readouterr().out
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in history[1:]] == ["1", "2", "3"]
+
+
+def test_interrupted_fine_tuning_resumes_without_the_wide_phase(corpus, tmp_path, monkeypatch, capsys):
+    """Stopped in fine-tuning, a pruned run goes straight back to it: the wide epochs are not
+    drawn again, and fine-tuning draws epochs of its own after them."""
+    import kws.training as training
+
+    real_epoch_data = training.epoch_data
+    drawn: list[int] = []
+
+    def interrupted(data, config, epoch, **kwargs):
+        if len(drawn) == 4:  # 3 wide epochs and fine-tuning's first, then stop
+            raise KeyboardInterrupt
+        drawn.append(epoch)
+        return real_epoch_data(data, config, epoch, **kwargs)
+
+    arguments = ["train", "--quick", "--prune-to", "16", "--prune-epochs", "2", "--data", str(corpus),
+                 "--run", str(tmp_path / "run"), "--cache", str(tmp_path / "cache"), "--no-progress"]
+    monkeypatch.setattr(training, "epoch_data", interrupted)
+    assert main(arguments) == 130
+    assert drawn == [0, 1, 2, 3]
+    drawn.clear()
+    monkeypatch.setattr(training, "epoch_data", lambda *a, **k: (drawn.append(a[2]), real_epoch_data(*a, **k))[1])
+    assert main(arguments) == 0
+    assert drawn == [4]
+    assert "resuming" in capsys.readouterr().out
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in history[1:]] == ["1", "2"]
 
 
 def test_official_lists_decide_the_split(corpus, tmp_path):

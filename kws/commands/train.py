@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..errors import KwsError
+from ..validate import whole_number
 
 TRAIN_DESCRIPTION = """\
 Train a 12-class keyword model (Hello Edge's DS-CNN) on Speech Commands folders in their
@@ -51,6 +52,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="drop the clips of `kws data synthesize` folders that the speech-embedding teacher "
                              "(a head trained on the real training clips; pip install pyopen-wakeword) does not "
                              "hear as their word")
+    parser.add_argument("--prune-to", type=whole_number(low=1), metavar="WIDTH",
+                        help="after the epochs, prune every block to its WIDTH most important channels (the "
+                             "batch norms' |gamma|, kws.model.prune) and fine-tune; the run's model is the pruned one")
+    parser.add_argument("--prune-epochs", type=whole_number(low=1), metavar="N",
+                        help="with --prune-to: fine-tuning epochs after pruning (default: a third of --epochs)")
     parser.add_argument("--export", metavar="OUT.json", type=Path, help="export the int8 model here when done")
     parser.add_argument("--quick", action="store_true",
                         help="a small smoke run (20 clips a label, 3 epochs) to check the setup")
@@ -127,7 +133,7 @@ def _teacher(names: list[str]) -> str:
 def build_config(args: argparse.Namespace):
     from dataclasses import replace
 
-    from ..training import TrainConfig, check_folds, check_ranges, check_teacher
+    from ..training import TrainConfig, check_folds, check_prune, check_ranges, check_teacher
 
     values = _read_config_file(args.config) if args.config else {}
     try:
@@ -143,16 +149,18 @@ def build_config(args: argparse.Namespace):
         "mixup": getattr(args, "mixup", None), "folds": args.folds, "fold": args.fold,
         "teacher_cross_fit": getattr(args, "teacher_cross_fit", None), "filter_synthetic": args.filter_synthetic,
         "teacher_hears": getattr(args, "teacher_hears", None),
+        "prune_to": args.prune_to, "prune_epochs": args.prune_epochs,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     check_ranges(config)
     check_folds(config)
     check_teacher(config)
+    check_prune(config)
     if not config.data:
         config = replace(config, data=tuple(_default_data()))
     if args.quick:
         config = replace(config, epochs=min(config.epochs, 3), max_clips_per_label=20, calibration_clips=20,
-                         batch_size=min(config.batch_size, 32))
+                         batch_size=min(config.batch_size, 32), prune_epochs=min(config.prune_epochs, 3))
     if args.distill and config.architecture == "ds-cnn-teacher" and args.architecture is None:
         config = replace(config, architecture="ds-cnn-s")
     return config
@@ -165,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
     require_extra("train", what=f"kws {'distill' if args.distill else 'train'}")
     config = build_config(args)
     fold = f"-fold{config.fold}of{config.folds}" if config.folds else ""
-    name = f"{config.architecture}{_distilled_suffix(config.teacher)}-seed{config.seed}{fold}"
+    pruned = f"-pruned{config.prune_to}" if config.prune_to else ""
+    name = f"{config.architecture}{pruned}{_distilled_suffix(config.teacher)}-seed{config.seed}{fold}"
     run_dir = args.run_dir or Path("runs") / name
     if args.export:
         from ..exporting import check_export_out
