@@ -774,7 +774,8 @@ def train(config: TrainConfig, run_dir: Path, *, cache_dir: Path | None = None,
             wide.set_weights(load_weights(run_dir / "wide.best.weights.npz"))
         with strategy.scope():
             student = prune_dscnn(wide, model_architecture(config, pruned=False), config.prune_to)
-        log(f"pruned to {config.prune_to} channels a block; fine-tuning for {prune_epochs(config)} epochs")
+        epochs = prune_epochs(config)
+        log(f"pruned to {config.prune_to} channels a block; fine-tuning for {epochs} epoch{'s' * (epochs != 1)}")
     else:
         with strategy.scope():
             student = build_student(config)
