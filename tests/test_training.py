@@ -173,6 +173,20 @@ def test_numbers_from_a_config_file_are_checked_too(corpus, tmp_path, capsys):
     assert "--alpha must be 0 to 1" in assert_one_error_line(code, capsys.readouterr().err)
 
 
+@pytest.mark.parametrize("text, says", [
+    ("prune_to = 64\n", "--prune-to must be 1 to 63"),
+    ("prune_to = nan\n", "--prune-to must be a whole number, not nan"),
+    ("prune_to = -4\n", "--prune-to must be 0 or more, not -4"),
+    ("prune_epochs = 3\n", "--prune-epochs needs --prune-to WIDTH"),
+])
+def test_pruning_from_a_config_file_is_checked_too(corpus, tmp_path, capsys, text, says):
+    config = tmp_path / "prune.toml"
+    config.write_text(text)
+    code = main(["train", str(config), "--quick", "--data", str(corpus), "--run", str(tmp_path / "run")])
+    assert says in assert_one_error_line(code, capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("flags", [["--folds", "3", "--fold", "3"], ["--fold", "1"], ["--folds", "1"]])
 def test_impossible_folds_are_refused(corpus, tmp_path, capsys, flags):
     code = main(["train", "--quick", "--data", str(corpus), "--run", str(tmp_path / "run"), "--no-progress", *flags])
