@@ -323,7 +323,9 @@ def _backbone_model(backbone: str, config: WakewordConfig):
     from ..training import load_run_model, load_weights
 
     if backbone == DEFAULT_BACKBONE:
-        from ..model.dscnn import ARCHITECTURES, build_dscnn
+        from dataclasses import fields
+
+        from ..model.dscnn import ARCHITECTURES, DsCnnConfig, build_dscnn
 
         about, weights = shipped_backbone()
         # The window may be longer than the backbone's: its convolutions and the average pool
@@ -331,7 +333,10 @@ def _backbone_model(backbone: str, config: WakewordConfig):
         if about.mfcc != config.mfcc:
             raise KwsError("--backbone default was trained on other features")
         rule = about.input_rule
-        base = build_dscnn(about.input.window_shape, len(about.labels), ARCHITECTURES[about.architecture["name"]])
+        # The shape its model file records (a pruned backbone is narrower than its architecture's name).
+        recorded = {f.name: about.architecture[f.name] for f in fields(DsCnnConfig) if f.name in about.architecture}
+        architecture = DsCnnConfig.from_dict({**ARCHITECTURES[about.architecture["name"]].to_dict(), **recorded})
+        base = build_dscnn(about.input.window_shape, len(about.labels), architecture)
         base.set_weights(load_weights(weights))
         return base, rule
     run_dir = Path(backbone)
