@@ -500,6 +500,19 @@ def test_distill_trains_a_student_from_a_teacher(quick_run, corpus, tmp_path):
     assert json.loads((student / "metrics.json").read_text())["distilled_from"] == str(run_dir)
 
 
+def test_a_distilled_student_is_pruned_and_fine_tuned_from_the_same_teacher(quick_run, corpus, tmp_path):
+    run_dir, _ = quick_run
+    student = tmp_path / "student"
+    assert main(["distill", "--quick", "--teacher", str(run_dir), "--prune-to", "32", "--data", str(corpus),
+                 "--run", str(student), "--cache", str(tmp_path / "cache"), "--no-progress"]) == 0
+    metrics = json.loads((student / "metrics.json").read_text())
+    assert metrics["distilled_from"] == str(run_dir) and metrics["pruned"]["to_channels"] == 32
+    from kws.training import load_run_model
+
+    model, _ = load_run_model(student)
+    assert model.get_layer("pw_4").kernel.shape == (1, 1, 32, 32)
+
+
 @pytest.mark.skipif(not embedding_available(), reason="pyopen-wakeword is not installed")
 def test_distill_from_the_speech_embedding(corpus, tmp_path, capsys):
     """`--teacher embedding`: a head trained on the run's training clips labels each epoch's
